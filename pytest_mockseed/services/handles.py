@@ -1,0 +1,51 @@
+"""The handles every rung returns, so callers never care which rung ran."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytest_mockseed.services.kafka import KafkaMessage
+
+
+def _nothing_to_stop() -> None:
+    """Stop nothing: the service belongs to the user."""
+
+
+@dataclass
+class PostgresHandle:
+    """A running PostgreSQL server.
+
+    ``url`` is a SQLAlchemy URL (psycopg 3 driver) to a database the plugin
+    may use for administration (creating and dropping its own databases).
+    """
+
+    url: str
+    backend: str
+    version: str
+    address: str
+    detail: str = ""
+    stop: Callable[[], None] = field(default=_nothing_to_stop, repr=False)
+
+
+@dataclass
+class KafkaHandle:
+    """A running Kafka-protocol broker."""
+
+    bootstrap_servers: str
+    backend: str
+    version: str
+    detail: str = ""
+    stop: Callable[[], None] = field(default=_nothing_to_stop, repr=False)
+
+    def messages(self, topic: str, timeout: float = 10.0) -> list[KafkaMessage]:
+        """Return every message on ``topic`` from its start to its end now.
+
+        Reads without joining a consumer group, waiting up to ``timeout``
+        seconds for the topic to exist; an empty list if it never does.
+        """
+        from pytest_mockseed.services.kafka import read_topic
+
+        return read_topic(self.bootstrap_servers, topic, timeout)

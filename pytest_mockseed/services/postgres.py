@@ -1,0 +1,281 @@
+"""PostgreSQL by a ladder: the user's server, a container, or local binaries.
+
+The local rung runs ``initdb`` and ``postgres`` from the machine's own
+installation in a temporary directory, on a free loopback port, with the
+durability settings a throwaway test server does not need switched off.
+When pytest runs as root the server runs as an unprivileged account,
+because PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_mockseed.config import MockseedConfig
+from pytest_mockseed.errors import ServiceUnavailable, mask_url
+from pytest_mockseed.services import processes
+from pytest_mockseed.services.handles import PostgresHandle
+
+if TYPE_CHECKING:
+    import psycopg
+
+logger = logging.getLogger(__name__)
+
+READY_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5
+_SEARCHED_BIN_GLOBS = (
+    "/usr/lib/postgresql/*/bin",
+    "/usr/pgsql-*/bin",
+    "/opt/homebrew/opt/postgresql@*/bin",
+    "/usr/local/opt/postgresql@*/bin",
+    "/opt/homebrew/bin",
+    "/usr/local/pgsql/bin",
+)
+_REMEDIES = (
+    "install PostgreSQL server binaries (Debian: apt-get install postgresql; "
+    "macOS: brew install postgresql@15)",
+    "or point at them with --mockseed-pg-bin DIR (ini mockseed_pg_bin, env MOCKSEED_PG_BIN)",
+    "or use a server you run: --mockseed-db-url URL (ini mockseed_db_url, "
+    "env MOCKSEED_DB_URL)",
+    "or start a Docker engine and use --mockseed-services=docker",
+)
+
+
+def normalise_url(url: str) -> str:
+    """Return ``url`` with the psycopg 3 driver that SQLAlchemy should use."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def libpq_url(url: str) -> str:
+    """Return ``url`` in the plain form libpq and psycopg accept."""
+    return "postgresql://" + normalise_url(url).removeprefix("postgresql+psycopg://")
+
+
+def connect_to_url(url: str) -> PostgresHandle:
+    """Use a server the user already runs, after checking it is usable."""
+    import psycopg
+
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=CONNECT_TIMEOUT) as conn:
+            version = _server_version(conn)
+            can_create = conn.execute(
+                "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+    except psycopg.Error as error:
+        raise ServiceUnavailable(
+            f"PostgreSQL at {mask_url(url)} (from --mockseed-db-url) is not usable",
+            _first_line(str(error)),
+            [f"connected to {mask_url(url)} with a {CONNECT_TIMEOUT} s timeout"],
+            ["check the host, port, user and password in the URL",
+             "or drop --mockseed-db-url to let the plugin start its own server"],
+        ) from None
+
+    if not can_create or not can_create[0]:
+        raise ServiceUnavailable(
+            f"PostgreSQL at {mask_url(url)} (from --mockseed-db-url) is not usable",
+            "its user may not create databases, and the plugin works in databases "
+            "of its own (mockseed_*) so that it never touches yours",
+            ["pg_roles.rolcreatedb and rolsuper of the connecting user"],
+            ["ALTER ROLE <user> CREATEDB, or use a user that has it"],
+        )
+
+    address = url.rpartition("@")[2].split("/")[0]
+    return PostgresHandle(normalise_url(url), "url", version, address)
+
+
+def _server_version(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "unknown"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "no reason given"
+
+
+def find_bin_dir(explicit: str | None) -> tuple[Path | None, list[str]]:
+    """Find a directory with ``initdb`` and ``postgres``; list what was checked."""
+    checked: list[str] = []
+    for candidate in _candidate_bin_dirs(explicit):
+        checked.append(str(candidate))
+        if (candidate / "initdb").is_file() and (candidate / "postgres").is_file():
+            return candidate, checked
+    return None, checked
+
+
+def _candidate_bin_dirs(explicit: str | None) -> list[Path]:
+    if explicit:
+        return [Path(explicit)]
+
+    candidates: list[Path] = []
+    on_path = shutil.which("postgres") or shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        candidates.append(_pg_config_bindir(pg_config))
+    for pattern in _SEARCHED_BIN_GLOBS:
+        candidates.extend(Path(found) for found in sorted(glob.glob(pattern), reverse=True))
+    return list(dict.fromkeys(candidates))
+
+
+def _pg_config_bindir(pg_config: str) -> Path:
+    try:
+        out = subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return Path(pg_config).resolve().parent
+    return Path(out.stdout.strip())
+
+
+class LocalPostgres:
+    """A throwaway PostgreSQL cluster in a temporary directory."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.account = processes.unprivileged_account()
+        self.root = Path(tempfile.mkdtemp(prefix="mockseed-pg-", dir=self._base_dir()))
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def _base_dir(self) -> str:
+        """The temporary directory, or /tmp when the server's account cannot reach it.
+
+        A TMPDIR inside a private home directory would make initdb fail with
+        "permission denied" when the server runs as another account.
+        """
+        base = tempfile.gettempdir()
+        if self.account is None or processes.reachable_by(Path(base), self.account):
+            return base
+        return "/tmp"
+
+    def start(self) -> PostgresHandle:
+        """Initialise the cluster, start the server and wait until it answers."""
+        try:
+            processes.give_to(self.root, self.account)
+            self._initdb()
+            self._start_server()
+        except BaseException:
+            self.stop()
+            raise
+
+        version = self._version()
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return PostgresHandle(
+            url, "local", version, f"127.0.0.1:{self.port}",
+            detail=str(self.bin_dir), stop=self.stop,
+        )
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) and remove its directory; idempotent."""
+        if self.process is not None:
+            processes.stop(self.process, signal.SIGINT, grace=10.0)
+            self.process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _initdb(self) -> None:
+        argv = [
+            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres",
+            "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync",
+        ]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, cwd=self.root,
+            **processes.run_as(self.account),  # type: ignore[call-overload]
+        )
+        if done.returncode != 0:
+            raise self._failure("initdb failed", done.stderr or done.stdout)
+
+    def _start_server(self) -> None:
+        for _attempt in range(3):
+            self.port = processes.free_port()
+            self.process = processes.spawn(self._server_argv(), self.log, self.account)
+            if self._wait_ready():
+                return
+            processes.stop(self.process, signal.SIGKILL, grace=1.0)
+            self.process = None
+        raise self._failure("postgres did not start", processes.tail(self.log))
+
+    def _server_argv(self) -> list[str]:
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self.root),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "200",
+        }
+        argv = [str(self.bin_dir / "postgres"), "-D", str(self.data)]
+        for name, value in settings.items():
+            argv += ["-c", f"{name}={value}"]
+        return argv
+
+    def _wait_ready(self) -> bool:
+        import psycopg
+
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                return False
+            try:
+                psycopg.connect(self._conninfo(), connect_timeout=1).close()
+            except psycopg.OperationalError:
+                time.sleep(0.05)
+                continue
+            return True
+        return False
+
+    def _conninfo(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+
+    def _version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self._conninfo()) as conn:
+            return _server_version(conn)
+
+    def _failure(self, why: str, output: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            "local PostgreSQL could not be started",
+            f"{why}: {_first_line(output)}",
+            [f"binaries in {self.bin_dir}", f"ran as {self._who()}", f"log {self.log}"],
+            _REMEDIES[1:],
+        )
+
+    def _who(self) -> str:
+        return self.account.name if self.account else os.environ.get("USER", "this user")
+
+
+def start_local(config: MockseedConfig) -> PostgresHandle:
+    """Start a PostgreSQL from local binaries, or explain what is missing."""
+    bin_dir, checked = find_bin_dir(config.pg_bin)
+    if bin_dir is None:
+        raise ServiceUnavailable(
+            "no PostgreSQL server binaries found",
+            "the local rung needs initdb and postgres to start a throwaway server",
+            [f"{path} (initdb, postgres)" for path in checked] or ["PATH, pg_config"],
+            _REMEDIES,
+        )
+    if os.geteuid() == 0 and processes.unprivileged_account() is None:
+        raise ServiceUnavailable(
+            "no account to run PostgreSQL as",
+            "PostgreSQL refuses to run as root and no unprivileged user exists",
+            [f"users {', '.join(processes.UNPRIVILEGED_USERS)}"],
+            ["create one (useradd postgres)", *_REMEDIES[2:]],
+        )
+    logger.debug("postgres: starting local server from %s", bin_dir)
+    return LocalPostgres(bin_dir).start()

@@ -1,0 +1,64 @@
+"""Shared helpers for running the plugin end to end through pytester."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
+
+RunPytest = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture
+def pytester(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pytest.Pytester]:
+    """A pytester whose inner runs start their services in a private TMPDIR.
+
+    The inner runs write their data directories below ``inner_tmp``, so a
+    test can check that nothing was left there, without seeing the files of
+    other runs on the machine. It lives in /tmp because pytest's own base
+    directory is private to root, and PostgreSQL runs as another user.
+    """
+    inner_tmp = Path(tempfile.mkdtemp(prefix="inner-tmp-"))
+    inner_tmp.chmod(0o777)
+    monkeypatch.setenv("TMPDIR", str(inner_tmp))
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    for name in ("MOCKSEED_DB_URL", "MOCKSEED_KAFKA_BOOTSTRAP", "MOCKSEED_SERVICES"):
+        monkeypatch.delenv(name, raising=False)
+    yield pytester
+    shutil.rmtree(inner_tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def inner_tmp(pytester: pytest.Pytester) -> Path:
+    """The TMPDIR the inner runs of this test use."""
+    return Path(os.environ["TMPDIR"])
+
+
+@pytest.fixture
+def shared_services(
+    mockseed_postgres: PostgresHandle, mockseed_kafka: KafkaHandle
+) -> list[str]:
+    """Options that make an inner run use this run's services (fast)."""
+    return [
+        f"--mockseed-db-url={mockseed_postgres.url}",
+        f"--mockseed-kafka-bootstrap={mockseed_kafka.bootstrap_servers}",
+    ]
+
+
+def processes_under(path: Path) -> list[psutil.Process]:
+    """Processes that run in or name ``path``: the servers an inner run started."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        seen = " ".join(process.info["cmdline"] or ()) + " " + (process.info["cwd"] or "")
+        if str(path) in seen:
+            found.append(process)
+    return found

@@ -1,0 +1,143 @@
+"""The services a run gets: real PostgreSQL and Kafka, started and stopped.
+
+Every test here runs pytest in a subprocess, as a user would, because the
+services are process state: children, ports and temporary directories.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import processes_under
+
+ROUND_TRIP = """
+import psycopg
+from confluent_kafka import Producer
+
+
+def test_sql(mockseed_postgres):
+    url = mockseed_postgres.url.replace("+psycopg", "")
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE notes (body text)")
+        conn.execute("INSERT INTO notes VALUES ('hello')")
+        assert conn.execute("SELECT body FROM notes").fetchall() == [("hello",)]
+
+
+def test_produce_then_read(mockseed_kafka):
+    producer = Producer({"bootstrap.servers": mockseed_kafka.bootstrap_servers})
+    for n in range(3):
+        producer.produce("notes", value=f"v{n}".encode(), key=b"k", headers={"h": b"1"})
+    assert producer.flush(10) == 0
+
+    messages = mockseed_kafka.messages("notes", timeout=10)
+
+    assert sorted(m.value for m in messages) == [b"v0", b"v1", b"v2"]
+    assert {m.key for m in messages} == {b"k"}
+    assert all(m.headers == (("h", b"1"),) for m in messages)
+    assert mockseed_kafka.messages("never-written", timeout=0.5) == []
+
+
+def test_handles(mockseed_postgres, mockseed_kafka):
+    assert mockseed_postgres.backend == "local"
+    assert mockseed_postgres.version.startswith("1")
+    assert mockseed_kafka.backend == "tansu"
+"""
+
+
+def test_local_rungs_give_real_sql_and_a_round_trip(
+    pytester: pytest.Pytester, inner_tmp: Path
+) -> None:
+    pytester.makepyfile(ROUND_TRIP)
+
+    result = pytester.runpytest_subprocess("--mockseed-services=local")
+
+    result.assert_outcomes(passed=3)
+    result.stdout.re_match_lines([
+        r"mockseed: seed=1337 events=9, services=local \(from cli\)",
+        r"mockseed: postgres=local 1\d\.\d+ 127\.0\.0\.1:\d+ .*, "
+        r"kafka=tansu \d+\.\d+\.\d+ 127\.0\.0\.1:\d+.*",
+    ])
+    assert list(inner_tmp.iterdir()) == []
+    assert processes_under(inner_tmp) == []
+
+
+def test_services_given_by_url_are_used_and_left_running(
+    pytester: pytest.Pytester, shared_services: list[str], inner_tmp: Path
+) -> None:
+    pytester.makepyfile(ROUND_TRIP.replace('"local"', '"url"').replace('"tansu"', '"url"'))
+
+    result = pytester.runpytest_subprocess(*shared_services)
+
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["mockseed: postgres=url *, kafka=url *"])
+    assert list(inner_tmp.iterdir()) == []
+
+
+def test_nothing_is_left_after_a_failing_run(
+    pytester: pytest.Pytester, inner_tmp: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_fails(mockseed_postgres, mockseed_kafka):
+            assert False, "on purpose"
+        """
+    )
+
+    result = pytester.runpytest_subprocess("--mockseed-services=local")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*reproduce with: pytest *--mockseed-seed=1337*"])
+    assert list(inner_tmp.iterdir()) == []
+    assert processes_under(inner_tmp) == []
+
+
+def test_nothing_is_left_after_ctrl_c(pytester: pytest.Pytester, inner_tmp: Path) -> None:
+    started = inner_tmp.parent / "started"
+    pytester.makepyfile(
+        f"""
+        import pathlib, time
+
+        def test_waits(mockseed_postgres, mockseed_kafka):
+            pathlib.Path({str(started)!r}).write_text("yes")
+            time.sleep(60)
+        """
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--mockseed-services=local", "-p", "no:cacheprovider"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    _wait_for(started, run)
+
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=30)
+
+    assert b"KeyboardInterrupt" in output
+    assert list(inner_tmp.iterdir()) == []
+    assert processes_under(inner_tmp) == []
+
+
+def _wait_for(path: Path, run: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert run.poll() is None, run.stdout.read() if run.stdout else b""
+        assert time.monotonic() < deadline, "the inner run never started its test"
+        time.sleep(0.1)
+
+
+def test_each_xdist_worker_gets_working_services(
+    pytester: pytest.Pytester, inner_tmp: Path
+) -> None:
+    pytester.makepyfile(ROUND_TRIP.replace("test_sql", "test_sql_a"))
+    pytester.makepyfile(test_more=ROUND_TRIP.replace("test_sql", "test_sql_b"))
+
+    result = pytester.runpytest_subprocess("-n", "2", "--mockseed-services=local")
+
+    result.assert_outcomes(passed=6)
+    assert list(inner_tmp.iterdir()) == []
+    assert processes_under(inner_tmp) == []

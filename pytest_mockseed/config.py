@@ -278,6 +278,13 @@ class MockseedConfig:
             raise ConfigError(f"the seed {self.seed!r} has not been resolved yet")
         return self.seed
 
+    @property
+    def anchor_time(self) -> datetime:
+        """The anchor time; valid once the plugin has resolved it."""
+        if self.anchor is None:
+            raise ConfigError("the anchor time has not been resolved yet")
+        return self.anchor
+
     def source_of(self, name: str) -> str:
         """Where the value of ``name`` came from: cli, ini, env or default."""
         return self.sources.get(name, "default")

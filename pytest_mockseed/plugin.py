@@ -153,7 +153,7 @@ def pytest_configure_node(node: Any) -> None:
     """Give every xdist worker the controller's seed and anchor."""
     settings = node.config.stash[CONFIG_KEY]
     node.workerinput["mockseed_seed"] = settings.seed_value
-    node.workerinput["mockseed_anchor"] = settings.anchor.isoformat()
+    node.workerinput["mockseed_anchor"] = settings.anchor_time.isoformat()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -218,10 +218,10 @@ def pytest_runtest_makereport(
 
 
 def _reproduce_line(nodeid: str, settings: MockseedConfig) -> str:
-    anchor = settings.anchor.isoformat() if settings.anchor else ""
     return (
         f"reproduce with: pytest '{nodeid}' --mockseed-seed={settings.seed_value} "
-        f"--mockseed-events={settings.events} --mockseed-anchor={anchor}"
+        f"--mockseed-events={settings.events} "
+        f"--mockseed-anchor={settings.anchor_time.isoformat()}"
     )
 
 

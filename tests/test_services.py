@@ -98,7 +98,7 @@ def test_nothing_is_left_after_a_failing_run(
 
 
 def test_nothing_is_left_after_ctrl_c(pytester: pytest.Pytester, inner_tmp: Path) -> None:
-    started = inner_tmp.parent / "started"
+    started = pytester.path / "started"
     pytester.makepyfile(
         f"""
         import pathlib, time

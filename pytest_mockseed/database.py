@@ -1,0 +1,127 @@
+"""Databases of our own: the seeded template, its clones, and per-test transactions.
+
+The plugin never works in a database it did not create. It seeds a template
+database once, clones it into a working database for the tests that roll
+back, and clones it again for every test that asks for a database of its
+own. Every name starts with ``mockseed_`` and every database this module
+created is dropped by :meth:`DatabaseJanitor.drop_all`; nothing else is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from pytest_mockseed.services.postgres import libpq_url
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "mockseed_"
+
+
+class DatabaseJanitor:
+    """Creates, clones and drops the databases of one run on one server.
+
+    ``admin_url`` points at a database the janitor may connect to while it
+    creates others (``postgres`` by default); it is never written to.
+    """
+
+    def __init__(self, admin_url: str, run_id: str | None = None) -> None:
+        self.admin_url = admin_url
+        self.run_id = run_id or f"{os.getpid()}_{secrets.token_hex(3)}"
+        self.created: list[str] = []
+        self._counter = itertools.count(1)
+
+    def new_name(self, role: str) -> str:
+        """Return a fresh database name of ours, e.g. ``mockseed_123_ab12_t4``."""
+        return f"{PREFIX}{self.run_id}_{role}{next(self._counter)}"
+
+    def url_of(self, name: str) -> str:
+        """The SQLAlchemy URL of database ``name`` on the same server."""
+        return make_url(self.admin_url).set(database=name).render_as_string(
+            hide_password=False
+        )
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (cloned from ``template``) and return its URL."""
+        _check_ours(name)
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY wal_log").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+
+        self.created.append(name)
+        try:
+            self._execute(statement)
+        except BaseException:
+            self.created.remove(name)
+            raise
+        logger.debug("database: created %s from %s", name, template or "template1")
+        return self.url_of(name)
+
+    def drop(self, name: str) -> None:
+        """Drop database ``name``, which this janitor must have created."""
+        if name not in self.created:
+            raise ValueError(f"refusing to drop {name!r}: this run did not create it")
+
+        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)
+        )
+        self._execute(statement)
+        self.created.remove(name)
+        logger.debug("database: dropped %s", name)
+
+    def drop_all(self) -> list[str]:
+        """Drop every database this janitor created; return the failures met."""
+        problems = []
+        for name in reversed(list(self.created)):
+            try:
+                self.drop(name)
+            except psycopg.Error as error:
+                problems.append(f"{name}: {error}")
+        return problems
+
+    def _execute(self, statement: sql.Composed) -> None:
+        with psycopg.connect(libpq_url(self.admin_url), autocommit=True) as conn:
+            conn.execute(statement)
+
+
+def _check_ours(name: str) -> None:
+    if not name.startswith(PREFIX):
+        raise ValueError(f"refusing to touch {name!r}: only {PREFIX}* databases are ours")
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for one of our databases; small pool, no leaked connections."""
+    return create_engine(url, pool_size=2, max_overflow=8, pool_pre_ping=False)
+
+
+@contextlib.contextmanager
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back, whatever the test does.
+
+    The session joins the outer transaction through savepoints, so a test
+    that calls ``session.commit()`` (or ``rollback()``) still leaves
+    nothing behind once the outer transaction rolls back.
+    """
+    connection: Connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        if outer.is_active:
+            outer.rollback()
+        connection.close()

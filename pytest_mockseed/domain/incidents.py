@@ -1,0 +1,323 @@
+"""Incidents, their activity log and their subscribers (rules 23-29).
+
+An incident's ``identifier`` is the number users see ("#3"), counted from 1
+within each organization. Several connections may open incidents in one
+organization at once, so the next number is taken under a transaction-
+scoped advisory lock on the organization: a second creator waits until the
+first one's transaction ends and then sees its incident.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import exc, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from pytest_mockseed.determinism import new_uuid, now
+from pytest_mockseed.domain import values
+from pytest_mockseed.domain.errors import ValidationError
+from pytest_mockseed.models import (
+    AlertRule,
+    Incident,
+    IncidentActivity,
+    IncidentActivityType,
+    IncidentStatus,
+    IncidentStatusMethod,
+    IncidentSubscription,
+    IncidentType,
+    Organization,
+    Project,
+    User,
+)
+
+#: First key of the two-part advisory lock, so that our locks cannot clash
+#: with other users of advisory locks on the same database ("MS" in ASCII).
+IDENTIFIER_LOCK_NAMESPACE = 0x4D53
+
+_MAX_ID = 2**63 - 1
+
+#: How often to try another identifier when a writer outside the lock won.
+_ATTEMPTS = 5
+_IDENTIFIER_CONSTRAINT = "uq_incidents_organization_id_identifier"
+
+logger = logging.getLogger(__name__)
+
+
+def create_incident(
+    session: Session,
+    organization: Organization,
+    type_: IncidentType,
+    title: str,
+    date_started: datetime,
+    *,
+    date_detected: datetime | None = None,
+    detection_uuid: uuid.UUID | None = None,
+    projects: Sequence[Project] | None = None,
+    user: User | None = None,
+    alert_rule: AlertRule | None = None,
+) -> Incident:
+    """Open an incident with its projects and its first two activities.
+
+    The incident starts OPEN, RULE_TRIGGERED (rule 24); it logs DETECTED at
+    ``date_started`` and CREATED now (rule 26). ``alert_rule`` is required
+    here although the reference allows none: our ``incidents`` table keeps
+    the rule as a non-null foreign key.
+    """
+    _check_incident_links(organization, alert_rule, user, detection_uuid)
+    incident_projects = _projects(organization, projects)
+    started = values.aware_datetime("date_started", date_started)
+    # Foreign keys rather than relationships: a new, session-less object on
+    # the loaded collections of persistent parents makes SQLAlchemy warn.
+    incident = Incident(
+        organization_id=organization.id,
+        alert_rule_id=alert_rule.id if alert_rule is not None else None,
+        detection_uuid=detection_uuid,
+        status=IncidentStatus.OPEN,
+        status_method=IncidentStatusMethod.RULE_TRIGGERED,
+        type=values.member("type_", IncidentType, type_),
+        title=values.text("title", title, min_length=1),
+        date_started=started,
+        date_detected=_optional_time("date_detected", date_detected) or started,
+        date_added=now(),
+    )
+
+    incident.projects.extend(incident_projects)
+    incident.activities.extend(
+        [
+            _activity(IncidentActivityType.DETECTED, user, date_added=started),
+            _activity(IncidentActivityType.CREATED, user, date_added=now()),
+        ]
+    )
+    _insert_numbered(session, incident, organization)
+    return incident
+
+
+def _insert_numbered(
+    session: Session, incident: Incident, organization: Organization
+) -> None:
+    """Insert the incident under the next free identifier of its organization.
+
+    The advisory lock makes callers of this function take turns. Rows
+    written without it (a factory, raw SQL) can still take a number first;
+    the unique constraint then refuses ours, and we try the next number.
+    """
+    for attempt in range(1, _ATTEMPTS + 1):
+        incident.identifier = _next_identifier(session, organization)
+        try:
+            with session.begin_nested():
+                session.add(incident)
+                session.flush()
+            return
+        except exc.IntegrityError as error:
+            if _IDENTIFIER_CONSTRAINT not in str(error.orig) or attempt == _ATTEMPTS:
+                raise
+            logger.debug(
+                "incidents: identifier %d taken, retrying", incident.identifier
+            )
+
+
+def _check_incident_links(
+    organization: object, alert_rule: object, user: object, detection_uuid: object
+) -> None:
+    """The incident's rule and organization must match; types must be right."""
+    if not isinstance(organization, Organization):
+        raise ValidationError("organization", "must be an Organization")
+    if not isinstance(alert_rule, AlertRule):
+        raise ValidationError("alert_rule", "an incident needs the rule that opened it")
+    if not values.same_organization(alert_rule, organization):
+        raise ValidationError("alert_rule", "must belong to the organization")
+    if user is not None and not isinstance(user, User):
+        raise ValidationError("user", "must be a User")
+    if detection_uuid is not None and not isinstance(detection_uuid, uuid.UUID):
+        raise ValidationError("detection_uuid", "must be a UUID")
+
+
+def _projects(organization: Organization, projects: object) -> list[Project]:
+    """Each distinct project once (rule 25); all of the organization."""
+    if projects is None:
+        return []
+    if isinstance(projects, str | bytes) or not isinstance(projects, Iterable):
+        raise ValidationError("projects", "must be a list of projects")
+
+    unique: dict[int, Project] = {}
+    for project in projects:
+        if not isinstance(project, Project) or not values.same_organization(
+            project, organization
+        ):
+            raise ValidationError("projects", "must be projects of the organization")
+        unique.setdefault(id(project), project)
+    return list(unique.values())
+
+
+def _next_identifier(session: Session, organization: Organization) -> int:
+    """Take the organization's next identifier (rule 23), safely under load.
+
+    The advisory lock is held until the caller's transaction ends, which
+    serialises incident creation per organization and nothing else.
+    """
+    session.flush()
+    session.execute(
+        select(func.pg_advisory_xact_lock(IDENTIFIER_LOCK_NAMESPACE, organization.id))
+    )
+    highest = session.scalar(
+        select(func.max(Incident.identifier)).where(
+            Incident.organization_id == organization.id
+        )
+    )
+    return (highest or 0) + 1
+
+
+def _optional_time(field: str, raw: object) -> datetime | None:
+    return None if raw is None else values.aware_datetime(field, raw)
+
+
+def _activity(
+    activity_type: IncidentActivityType,
+    user: User | None,
+    *,
+    date_added: datetime,
+    value: str | None = None,
+    previous_value: str | None = None,
+    comment: str | None = None,
+) -> IncidentActivity:
+    return IncidentActivity(
+        type=activity_type,
+        user=user,
+        value=value,
+        previous_value=previous_value,
+        comment=comment,
+        date_added=date_added,
+        notification_uuid=new_uuid(),
+    )
+
+
+def create_incident_activity(
+    session: Session,
+    incident: Incident,
+    activity_type: IncidentActivityType,
+    *,
+    user: User | None = None,
+    value: object = None,
+    previous_value: object = None,
+    comment: str | None = None,
+    mentioned_user_ids: Iterable[int] | None = None,
+    date_added: datetime | None = None,
+) -> IncidentActivity:
+    """Log an activity; subscribe mentioned users and a comment's author.
+
+    Values are stored as text (rule 28). Users already subscribed are left
+    alone, also when another transaction subscribes them at the same time.
+    """
+    if not isinstance(incident, Incident):
+        raise ValidationError("incident", "must be an Incident")
+    checked_type = values.member("activity_type", IncidentActivityType, activity_type)
+    if user is not None and not isinstance(user, User):
+        raise ValidationError("user", "must be a User")
+    subscribers = _subscribers(session, checked_type, user, mentioned_user_ids)
+
+    activity = _activity(
+        checked_type,
+        user,
+        date_added=_optional_time("date_added", date_added) or now(),
+        value=_stringify("value", value),
+        previous_value=_stringify("previous_value", previous_value),
+        comment=values.optional_text("comment", comment),
+    )
+    incident.activities.append(activity)
+    session.flush()
+    _subscribe(session, incident, subscribers)
+    return activity
+
+
+def _stringify(field: str, raw: object) -> str | None:
+    """Store integers (enum values included) and text as text."""
+    if raw is None:
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(int(raw))
+    if isinstance(raw, float):
+        return str(values.number(field, raw))
+    return values.text(field, raw)
+
+
+def _subscribers(
+    session: Session,
+    activity_type: IncidentActivityType,
+    user: User | None,
+    mentioned_user_ids: Iterable[int] | None,
+) -> list[int]:
+    """Mentioned users, plus the author of a comment; all must exist."""
+    if isinstance(mentioned_user_ids, str | bytes):
+        raise ValidationError("mentioned_user_ids", "must be a list of user ids")
+    wanted = [
+        values.integer("mentioned_user_ids", item, low=1, high=_MAX_ID)
+        for item in (mentioned_user_ids or ())
+    ]
+    if activity_type == IncidentActivityType.COMMENT and user is not None:
+        session.flush()
+        wanted.append(user.id)
+
+    unique = sorted(set(wanted))
+    known = set(session.scalars(select(User.id).where(User.id.in_(unique))))
+    missing = [user_id for user_id in unique if user_id not in known]
+    if missing:
+        raise ValidationError("mentioned_user_ids", f"no such users: {missing}")
+    return unique
+
+
+def _subscribe(session: Session, incident: Incident, user_ids: Sequence[int]) -> None:
+    """Subscribe users in one statement; existing subscriptions stay."""
+    if not user_ids:
+        return
+
+    rows = [
+        {"incident_id": incident.id, "user_id": user_id, "date_added": now()}
+        for user_id in user_ids
+    ]
+    session.execute(insert(IncidentSubscription).values(rows).on_conflict_do_nothing())
+    session.expire(incident, ["subscriptions"])
+
+
+def update_incident_status(
+    session: Session,
+    incident: Incident,
+    status: IncidentStatus,
+    *,
+    status_method: IncidentStatusMethod = IncidentStatusMethod.RULE_TRIGGERED,
+    user: User | None = None,
+    comment: str | None = None,
+    date_closed: datetime | None = None,
+) -> Incident:
+    """Move an incident to ``status`` and log the change (rule 29).
+
+    Nothing happens when the status is unchanged. Closing sets
+    ``date_closed`` (given or now); any other status clears it.
+    """
+    if not isinstance(incident, Incident):
+        raise ValidationError("incident", "must be an Incident")
+    new_status = values.member("status", IncidentStatus, status)
+    method = values.member("status_method", IncidentStatusMethod, status_method)
+    closed_at = _optional_time("date_closed", date_closed)
+    if incident.status == new_status:
+        return incident
+
+    create_incident_activity(
+        session,
+        incident,
+        IncidentActivityType.STATUS_CHANGE,
+        user=user,
+        value=new_status,
+        previous_value=incident.status,
+        comment=comment,
+    )
+    incident.status = new_status
+    incident.status_method = method
+    closing = new_status == IncidentStatus.CLOSED
+    incident.date_closed = (closed_at or now()) if closing else None
+    session.flush()
+    return incident

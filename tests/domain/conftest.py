@@ -1,0 +1,62 @@
+"""Database glue for the domain tests: one schema per run, one transaction per test.
+
+``engine`` builds the tables once on the run's PostgreSQL, in a schema of
+this process's own (on its search path), so parallel workers and other runs
+sharing a server through ``--mockseed-db-url`` never drop each other's
+tables, and a user's own ``public`` tables are never touched. ``session`` gives
+each test a connection inside a transaction that is rolled back afterwards,
+with every factory bound to it and re-seeded, so tests neither see each
+other's rows nor depend on the order they run in. Code under test may call
+``session.commit()``: it only releases a savepoint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from pytest_mockseed.factories import bound_to, reseed
+from pytest_mockseed.models import metadata
+from pytest_mockseed.services.handles import PostgresHandle
+
+#: Seed of the factories in every domain test; any fixed value would do.
+TEST_SEED = 20240601
+
+
+@pytest.fixture(scope="session")
+def engine(mockseed_postgres: PostgresHandle) -> Iterator[Engine]:
+    """An engine on the run's PostgreSQL whose search path is a fresh schema."""
+    schema = f"mockseed_domain_{os.getpid()}"
+    engine = create_engine(
+        mockseed_postgres.url, connect_args={"options": f"-c search_path={schema}"}
+    )
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    metadata.create_all(engine)
+    yield engine
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose every write is rolled back after the test.
+
+    The factories create their rows in it, re-seeded with :data:`TEST_SEED`.
+    """
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        reseed(TEST_SEED)
+        try:
+            with bound_to(session):
+                yield session
+        finally:
+            session.close()
+            transaction.rollback()

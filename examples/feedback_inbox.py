@@ -18,6 +18,7 @@ FEEDBACK_TYPE = 6001
 class FeedbackItem:
     """One piece of user feedback as the inbox lists it."""
 
+    occurrence_id: str
     project_id: int
     message: str
     contact_email: str | None
@@ -59,6 +60,7 @@ def _feedback(occurrence: dict[str, object]) -> list[FeedbackItem]:
     evidence = occurrence.get("evidence_data") or {}
     assert isinstance(evidence, dict)
     return [FeedbackItem(
+        occurrence_id=str(occurrence["id"]),
         project_id=int(str(occurrence["project_id"])),
         message=str(evidence.get("message", "")),
         contact_email=evidence.get("contact_email"),

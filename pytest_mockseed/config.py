@@ -269,7 +269,8 @@ class MockseedConfig:
     reuse: bool = False
     recreate: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-    cache_dir: Path | None = field(default=None, compare=False)
+    #: The project the run belongs to; what ``reuse`` keeps is kept per project.
+    root_dir: Path | None = field(default=None, compare=False)
 
     @property
     def seed_value(self) -> int:

@@ -82,6 +82,16 @@ class DatabaseJanitor:
         self.created.remove(name)
         logger.debug("database: dropped %s", name)
 
+    def adopt(self, name: str) -> None:
+        """Take charge of ``name``, a database of ours a previous run left."""
+        _check_ours(name)
+        if name not in self.created:
+            self.created.append(name)
+
+    def release(self, name: str) -> None:
+        """Stop tracking ``name``: it is kept after this run (``--mockseed-reuse``)."""
+        self.created.remove(name)
+
     def drop_all(self) -> list[str]:
         """Drop every database this janitor created; return the failures met."""
         problems = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import random
 import uuid
 from collections.abc import Iterator
@@ -65,3 +66,14 @@ def frozen(anchor: datetime, seed: int) -> Iterator[random.Random]:
         yield _current.get().rng  # type: ignore[union-attr]
     finally:
         _current.reset(token)
+
+
+def factories_seed(seed: int) -> int:
+    """The seed the factories use in a test, derived from the run's seed.
+
+    The scenario draws its values (event ids among them) from ``seed``
+    itself; the factories must not replay that stream, or a factory row in
+    a test could repeat a seeded unique value.
+    """
+    digest = hashlib.sha256(f"factories:{seed}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")

@@ -103,10 +103,24 @@ def _mockseed_databases(
     databases = open_databases(
         mockseed_postgres.url, _settings(request), mockseed_producer,
         extend=lambda world, session: hook(world=world, session=session),
+        hook_sources=_hook_sources(request.config),
     )
     yield databases
     for problem in databases.close():
         request.node.warn(pytest.PytestWarning(f"mockseed: could not clean up: {problem}"))
+
+
+def _hook_sources(config: pytest.Config) -> list[str]:
+    """The source of every ``pytest_mockseed_seed``: part of the kept template's key."""
+    import inspect
+
+    sources = []
+    for impl in config.pluginmanager.hook.pytest_mockseed_seed.get_hookimpls():
+        try:
+            sources.append(inspect.getsource(impl.function))
+        except (OSError, TypeError):
+            sources.append(impl.plugin_name)
+    return sources
 
 
 @pytest.fixture(scope="session")
@@ -130,10 +144,11 @@ def mockseed_db_session(
     re-seeded, while the test runs.
     """
     from pytest_mockseed import factories
+    from pytest_mockseed.determinism import factories_seed
 
     settings = _settings(request)
     isolation = _isolation(request)
-    factories.reseed(settings.seed_value, anchor_time=settings.anchor_time)
+    factories.reseed(factories_seed(settings.seed_value), anchor_time=settings.anchor_time)
     with (
         _mockseed_databases.session(isolation) as session,
         factories.bound_to(session),

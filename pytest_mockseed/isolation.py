@@ -9,16 +9,17 @@ commits are visible to other connections.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from pytest_mockseed import reuse
 from pytest_mockseed.config import MockseedConfig
 from pytest_mockseed.database import DatabaseJanitor, engine_for, rolled_back_session
-from pytest_mockseed.producer import ConfirmingProducer
+from pytest_mockseed.producer import ConfirmingProducer, OutgoingMessage
 from pytest_mockseed.template import SeededTemplate, SeedHook, seed_template
 
 
@@ -64,13 +65,48 @@ def open_databases(
     settings: MockseedConfig,
     producer: ConfirmingProducer | None,
     extend: SeedHook | None = None,
+    hook_sources: Sequence[str] = (),
 ) -> SeededDatabases:
-    """Seed the template and clone the working database from it."""
+    """Seed the template (or reuse a kept one) and clone the working database."""
     janitor = DatabaseJanitor(admin_url)
     try:
-        template = seed_template(janitor, settings, producer, extend)
+        if settings.reuse:
+            key = reuse.template_key(settings, hook_sources)
+            template = _kept_template(janitor, settings, producer, extend, key)
+        else:
+            template = seed_template(janitor, settings, producer, extend)
         working_url = janitor.create(janitor.new_name("work"), template=template.name)
     except BaseException:
         janitor.drop_all()
         raise
     return SeededDatabases(janitor, template, engine_for(working_url))
+
+
+def _kept_template(
+    janitor: DatabaseJanitor,
+    settings: MockseedConfig,
+    producer: ConfirmingProducer | None,
+    extend: SeedHook | None,
+    key: str,
+) -> SeededTemplate:
+    """Reuse the kept template for ``key``, or rebuild it and keep it.
+
+    A reused world's broker messages went to an earlier run's broker, so
+    they are sent again: what the scenario promises is on the broker.
+    """
+    name = reuse.kept_name(key)
+    world = None if settings.recreate else reuse.load_ready(janitor, name)
+    if world is not None:
+        if producer is not None and world.sent:
+            producer.send_many([
+                OutgoingMessage(m.topic, m.value.encode(), m.key.encode() if m.key else None)
+                for m in world.sent
+            ])
+        return SeededTemplate(name, world)
+
+    janitor.adopt(name)
+    janitor.drop(name)
+    template = seed_template(janitor, settings, producer, extend, name=name)
+    reuse.mark_ready(janitor, name, template.world)
+    janitor.release(name)
+    return template

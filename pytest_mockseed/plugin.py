@@ -89,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _resolve_settings(config: pytest.Config) -> MockseedConfig:
+    import dataclasses
     import os
 
     def from_cli(option: Option) -> tuple[str, object] | None:
@@ -100,6 +101,7 @@ def _resolve_settings(config: pytest.Config) -> MockseedConfig:
         return None if value is None or value == "" else ("ini", value)
 
     settings = resolve(from_cli, from_ini, os.environ)
+    settings = dataclasses.replace(settings, root_dir=config.rootpath)
     settings = _with_anchor(config, settings)
     return with_seed(settings, _resolve_seed(config, settings.seed))
 
@@ -225,8 +227,28 @@ def _reproduce_line(nodeid: str, settings: MockseedConfig) -> str:
     )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the services once the session fixtures are torn down.
+
+    Stopping here, not only at unconfigure, matters under xdist: a worker
+    reports that it finished right after this hook, and the controller may
+    end it before it unconfigures.
+    """
+    _stop_services(session.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop every service this run started, whatever happened before."""
+    """Stop every service still running, whatever happened before."""
+    _stop_services(config)
+
+
+def _stop_services(config: pytest.Config) -> None:
     services = config.stash.get(SERVICES_KEY, None)
-    if services is not None:
-        services.stop_all()
+    if services is None:
+        return
+    for problem in services.stop_all():
+        config.issue_config_time_warning(
+            pytest.PytestWarning(f"mockseed: could not stop a service: {problem}"),
+            stacklevel=2,
+        )

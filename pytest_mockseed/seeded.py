@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -28,42 +30,69 @@ from pytest_mockseed.scenario import FEEDBACK_PROJECT, World, mock_feedback_even
 from pytest_mockseed.services.handles import KafkaHandle
 
 
-@dataclass(frozen=True)
 class SeededOrg:
     """The seeded organization and its people, teams and projects.
 
     Every row belongs to ``session``, the test's own session: change them,
     add to them, even commit; the next test still sees the seeded world.
+    Rows are loaded on first access, so a test pays only for what it reads.
     """
 
-    organization: Organization
-    owner: User
-    user: User
-    members: list[OrganizationMember]
-    teams: list[Team]
-    projects: list[Project]
-    session: Session
-    seed: int
-    world: World
+    def __init__(self, session: Session, world: World) -> None:
+        self.session = session
+        self.world = world
+        self.seed = world.seed
+
+    @functools.cached_property
+    def organization(self) -> Organization:
+        """The organization with slug "default"."""
+        return self.session.get_one(Organization, self.world.organization_id)
+
+    @functools.cached_property
+    def owner(self) -> User:
+        """The superuser, owner of the organization."""
+        return self.session.get_one(User, self.world.owner_id)
+
+    @functools.cached_property
+    def user(self) -> User:
+        """The dummy user, ``dummy@example.com``, a member."""
+        return self.session.get_one(User, self.world.user_id)
+
+    @functools.cached_property
+    def members(self) -> list[OrganizationMember]:
+        """The owner's and the dummy user's memberships."""
+        return _in_order(self.session, OrganizationMember, self.world.member_ids)
+
+    @functools.cached_property
+    def teams(self) -> list[Team]:
+        """Massive Dynamic and Captain Planet."""
+        return _in_order(self.session, Team, self.world.team_ids)
+
+    @functools.cached_property
+    def projects(self) -> list[Project]:
+        """Ludic Science, Earth, Fire, Wind, Water and Heart, in that order."""
+        return _in_order(self.session, Project, self.world.project_ids)
 
     def project(self, name: str) -> Project:
         """The project called ``name``, e.g. ``seeded_org.project("Wind")``."""
         return next(project for project in self.projects if project.name == name)
 
+    def __repr__(self) -> str:
+        return f"<SeededOrg seed={self.seed} organization_id={self.world.organization_id}>"
+
+
+_Row = TypeVar("_Row", OrganizationMember, Team, Project)
+
+
+def _in_order(session: Session, model: type[_Row], ids: Sequence[int]) -> list[_Row]:
+    """Load rows by primary key in one query, in the order of ``ids``."""
+    found = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+    return [found[row_id] for row_id in ids]
+
 
 def load_seeded_org(session: Session, world: World) -> SeededOrg:
-    """Load the world's rows into ``session``, in the scenario's order."""
-    return SeededOrg(
-        organization=session.get_one(Organization, world.organization_id),
-        owner=session.get_one(User, world.owner_id),
-        user=session.get_one(User, world.user_id),
-        members=[session.get_one(OrganizationMember, i) for i in world.member_ids],
-        teams=[session.get_one(Team, i) for i in world.team_ids],
-        projects=[session.get_one(Project, i) for i in world.project_ids],
-        session=session,
-        seed=world.seed,
-        world=world,
-    )
+    """The world's rows as seen from ``session``, loaded when first read."""
+    return SeededOrg(session, world)
 
 
 def load_alert_rule(session: Session, alert_rule_id: int) -> AlertRule:

@@ -39,13 +39,15 @@ def seed_template(
     settings: MockseedConfig,
     producer: ConfirmingProducer | None,
     extend: SeedHook | None = None,
+    name: str | None = None,
 ) -> SeededTemplate:
     """Create a template database, build the schema, run the scenario, commit.
 
     ``extend`` runs after the scenario in the same transaction: the plugin
-    passes the ``pytest_mockseed_seed`` hook there.
+    passes the ``pytest_mockseed_seed`` hook there. ``name`` defaults to a
+    fresh name of this run.
     """
-    name = janitor.new_name("tpl")
+    name = name or janitor.new_name("tpl")
     engine = create_engine(janitor.create(name), poolclass=NullPool)
     try:
         metadata.create_all(engine)

@@ -7,8 +7,9 @@ rule behind and never spoils the caller's transaction. Nothing commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import exc
 from sqlalchemy.orm import Session
@@ -36,6 +37,10 @@ __all__ = [
     "create_alert_rule_trigger",
     "update_alert_rule_trigger_actions",
 ]
+
+_New = TypeVar("_New", AlertRule, AlertRuleTrigger)
+
+_LABEL_CONSTRAINT = "uq_alert_rule_triggers_alert_rule_id_label"
 
 #: Labels of the two triggers a rule may have, whose thresholds are ordered.
 CRITICAL = "critical"
@@ -127,8 +132,7 @@ def create_alert_rule(
         date_modified=now(),
     )
     rule.projects.extend(projects)
-    _write(session, rule)
-    return rule
+    return _write(session, lambda: rule)
 
 
 def _check_owner(
@@ -237,16 +241,15 @@ def create_alert_rule_trigger(
     if any(trigger.label == checked_label for trigger in alert_rule.triggers):
         raise ValidationError("label", "label already in use")
 
-    trigger = AlertRuleTrigger(
-        label=checked_label,
-        alert_threshold=threshold,
-        date_added=now(),
+    return _write(
+        session,
+        lambda: AlertRuleTrigger(
+            alert_rule=alert_rule,
+            label=checked_label,
+            alert_threshold=threshold,
+            date_added=now(),
+        ),
     )
-    # Appending through the loaded collection (not ``alert_rule=`` on a new,
-    # session-less object) keeps SQLAlchemy from warning about the backref.
-    alert_rule.triggers.append(trigger)
-    _write(session, trigger)
-    return trigger
 
 
 def _check_threshold(rule: AlertRule, label: str, threshold: float) -> None:
@@ -272,18 +275,22 @@ def _check_threshold(rule: AlertRule, label: str, threshold: float) -> None:
         )
 
 
-def _write(session: Session, instance: AlertRule | AlertRuleTrigger) -> None:
-    """Flush one new object inside a savepoint.
+def _write(session: Session, build: Callable[[], _New]) -> _New:
+    """Build and flush one new object inside a savepoint.
 
-    A concurrent writer can still take a trigger's label between the check
-    and the flush; the unique constraint then refuses it, and that becomes
-    the same "label already in use" refusal.
+    The object is built inside the savepoint because opening one flushes
+    the session, and a trigger already linked to its rule but not yet
+    added would make that flush warn. A concurrent writer can still take a
+    trigger's label between the check and the flush; the unique constraint
+    then refuses it, and that becomes the same "label already in use".
     """
     try:
         with session.begin_nested():
+            instance = build()
             session.add(instance)
             session.flush()
     except exc.IntegrityError as error:
-        if isinstance(instance, AlertRuleTrigger) and "label" in str(error.orig):
+        if _LABEL_CONSTRAINT in str(error.orig):
             raise ValidationError("label", "label already in use") from None
         raise
+    return instance

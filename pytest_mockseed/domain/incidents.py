@@ -39,7 +39,6 @@ from pytest_mockseed.models import (
 #: with other users of advisory locks on the same database ("MS" in ASCII).
 IDENTIFIER_LOCK_NAMESPACE = 0x4D53
 
-_MAX_ID = 2**63 - 1
 
 #: How often to try another identifier when a writer outside the lock won.
 _ATTEMPTS = 5
@@ -71,8 +70,11 @@ def create_incident(
     _check_incident_links(organization, alert_rule, user, detection_uuid)
     incident_projects = _projects(organization, projects)
     started = values.aware_datetime("date_started", date_started)
+
     # Foreign keys rather than relationships: a new, session-less object on
     # the loaded collections of persistent parents makes SQLAlchemy warn.
+    # The flush gives a new organization or rule its id first.
+    session.flush()
     incident = Incident(
         organization_id=organization.id,
         alert_rule_id=alert_rule.id if alert_rule is not None else None,
@@ -255,8 +257,7 @@ def _subscribers(
     if isinstance(mentioned_user_ids, str | bytes):
         raise ValidationError("mentioned_user_ids", "must be a list of user ids")
     wanted = [
-        values.integer("mentioned_user_ids", item, low=1, high=_MAX_ID)
-        for item in (mentioned_user_ids or ())
+        values.row_id("mentioned_user_ids", item) for item in (mentioned_user_ids or ())
     ]
     if activity_type == IncidentActivityType.COMMENT and user is not None:
         session.flush()

@@ -1,5 +1,3 @@
-# factory_boy's declarations are unannotated; calling them is this module's job.
-# mypy: untyped-calls-exclude=factory
 """factory_boy factories for every model, seeded and bound per test.
 
 Factories persist with a flush, never a commit: the caller's session (the

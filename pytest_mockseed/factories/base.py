@@ -1,5 +1,3 @@
-# factory_boy's declarations are unannotated; calling them is this module's job.
-# mypy: untyped-calls-exclude=factory
 """What every factory shares: the base class, a fast Faker, seeded time and ids.
 
 All randomness goes through Faker's shared generator, which

@@ -1,7 +1,4 @@
-# factory_boy's declarations are unannotated; calling them is this module's job.
-# mypy: untyped-calls-exclude=factory
 # Meta and Params are factory_boy's option holders, not API to document.
-# ruff: noqa: D106
 """Factories for error events and transactions.
 
 Values follow the shape of the reference's sample events: a level and

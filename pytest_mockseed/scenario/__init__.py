@@ -20,9 +20,9 @@ from pytest_mockseed.config import DEFAULT_EVENTS, DEFAULT_SEED
 from pytest_mockseed.scenario import events, persist, steps
 
 if TYPE_CHECKING:
-    from pytest_mockseed.producer import ConfirmingProducer
+    from pytest_mockseed.producer import ConfirmingProducer, Delivery
 
-__all__ = ["World", "main", "mock_feedback_event"]
+__all__ = ["SentMessage", "World", "main", "mock_feedback_event"]
 
 FEEDBACK_PROJECT = "Wind"
 FEEDBACK_URL = "https://sentry.sentry.io/feedback/?statsPeriod=14d"
@@ -30,6 +30,15 @@ _USER_AGENT = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36"
 )
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the scenario produced, kept so a reused world can send it again."""
+
+    topic: str
+    key: str | None
+    value: str
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class World:
     occurrence: Mapping[str, Any] | None
     error_events: int
     transactions: int
+    sent: tuple[SentMessage, ...] = ()
 
     def project_id(self, name: str) -> int:
         """The id of the project called ``name`` (e.g. ``"Wind"``)."""
@@ -128,7 +138,14 @@ def _seed(
         project_ids=tuple(ids.values()), project_names=tuple(ids),
         alert_rule_ids=tuple(rule_ids), feedback_id=feedback.feedback.id,
         occurrence=feedback.occurrence, error_events=error_count,
-        transactions=transactions,
+        transactions=transactions, sent=_sent(feedback.deliveries),
+    )
+
+
+def _sent(deliveries: Iterable[Delivery]) -> tuple[SentMessage, ...]:
+    return tuple(
+        SentMessage(d.topic, d.key.decode() if d.key is not None else None, d.value.decode())
+        for d in deliveries
     )
 
 

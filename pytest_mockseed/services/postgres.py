@@ -9,7 +9,9 @@ because PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
+import fcntl
 import glob
+import hashlib
 import logging
 import os
 import shutil
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_mockseed.config import MockseedConfig
 from pytest_mockseed.errors import ServiceUnavailable, mask_url
-from pytest_mockseed.services import processes
+from pytest_mockseed.services import processes, stale
 from pytest_mockseed.services.handles import PostgresHandle
 
 if TYPE_CHECKING:
@@ -141,33 +143,36 @@ def _pg_config_bindir(pg_config: str) -> Path:
 
 
 class LocalPostgres:
-    """A throwaway PostgreSQL cluster in a temporary directory."""
+    """A PostgreSQL cluster in a temporary directory, or in a kept one.
 
-    def __init__(self, bin_dir: Path) -> None:
+    A kept cluster (``--mockseed-reuse``) lives in a directory named after
+    the project, survives the run, and is only initialised once; a lock file
+    keeps two runs from sharing it.
+    """
+
+    def __init__(self, bin_dir: Path, kept: Path | None = None) -> None:
         self.bin_dir = bin_dir
         self.account = processes.unprivileged_account()
-        self.root = Path(tempfile.mkdtemp(prefix="mockseed-pg-", dir=self._base_dir()))
+        self.kept = kept is not None
+        self._lock: int | None = None
+        if kept is None:
+            base = server_temp_dir(self.account)
+            self.root = Path(tempfile.mkdtemp(prefix="mockseed-pg-", dir=base))
+            stale.write_owner(self.root)
+        else:
+            self.root = kept
+            self._lock = _lock_directory(kept)
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
-    def _base_dir(self) -> str:
-        """The temporary directory, or /tmp when the server's account cannot reach it.
-
-        A TMPDIR inside a private home directory would make initdb fail with
-        "permission denied" when the server runs as another account.
-        """
-        base = tempfile.gettempdir()
-        if self.account is None or processes.reachable_by(Path(base), self.account):
-            return base
-        return "/tmp"
-
     def start(self) -> PostgresHandle:
         """Initialise the cluster, start the server and wait until it answers."""
         try:
             processes.give_to(self.root, self.account)
-            self._initdb()
+            if not (self.data / "PG_VERSION").is_file():
+                self._initdb()
             self._start_server()
         except BaseException:
             self.stop()
@@ -181,11 +186,18 @@ class LocalPostgres:
         )
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and remove its directory; idempotent."""
+        """Stop the server (fast shutdown) and remove its directory; idempotent.
+
+        A kept directory stays, with its data, for the next run.
+        """
         if self.process is not None:
             processes.stop(self.process, signal.SIGINT, grace=10.0)
             self.process = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        if not self.kept:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def _initdb(self) -> None:
         argv = [
@@ -277,5 +289,55 @@ def start_local(config: MockseedConfig) -> PostgresHandle:
             [f"users {', '.join(processes.UNPRIVILEGED_USERS)}"],
             ["create one (useradd postgres)", *_REMEDIES[2:]],
         )
+    kept = kept_cluster_dir(config)
+    if kept is not None:
+        try:
+            return LocalPostgres(bin_dir, kept).start()
+        except BlockingIOError:
+            logger.info("postgres: %s is in use by another run; using a fresh one", kept)
+
     logger.debug("postgres: starting local server from %s", bin_dir)
     return LocalPostgres(bin_dir).start()
+
+
+def kept_cluster_dir(config: MockseedConfig) -> Path | None:
+    """Where ``--mockseed-reuse`` keeps this project's cluster, or ``None``.
+
+    One directory per project and xdist worker, in the temporary directory
+    (which the server's account can reach, unlike a private home); emptied
+    first by ``--mockseed-recreate``.
+    """
+    if not config.reuse or config.root_dir is None:
+        return None
+
+    project = hashlib.sha256(str(config.root_dir.resolve()).encode()).hexdigest()[:12]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    base = server_temp_dir(processes.unprivileged_account())
+    path = base / f"mockseed-reuse-{project}-{worker}"
+    if config.recreate:
+        shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def server_temp_dir(account: processes.RunAs | None) -> Path:
+    """The temporary directory, or /tmp when the server's account cannot reach it.
+
+    A TMPDIR inside a private home directory would make initdb fail with
+    "permission denied" when the server runs as another account.
+    """
+    base = Path(tempfile.gettempdir())
+    if account is None or processes.reachable_by(base, account):
+        return base
+    return Path("/tmp")
+
+
+def _lock_directory(path: Path) -> int:
+    """Lock ``path`` for this process; raise BlockingIOError if another holds it."""
+    descriptor = os.open(path / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise
+    return descriptor

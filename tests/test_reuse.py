@@ -1,0 +1,145 @@
+"""``--mockseed-reuse``: a kept template is used again, and rebuilt when it should be.
+
+The seeding hook of the inner conftest writes a line each time the scenario
+really runs, which tells a reused template from a rebuilt one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_mockseed.services.handles import PostgresHandle
+from pytest_mockseed.services.postgres import libpq_url
+
+CONFTEST = """
+import os
+
+def pytest_mockseed_seed(world, session):
+    with open(os.environ["SEEDED_LOG"], "a") as log:
+        log.write(f"{world.seed}\\n")
+"""
+
+TEST = """
+from sqlalchemy import func, select
+from pytest_mockseed.models import Event, Incident
+
+
+def test_world(seeded_org, mockseed_kafka):
+    session = seeded_org.session
+    assert session.scalar(select(func.count()).select_from(Event)) == 6 * 4 + 9
+    assert session.scalar(select(func.count()).select_from(Incident)) == 6
+    assert len(mockseed_kafka.messages("ingest-occurrences")) == 1
+"""
+
+
+@pytest.fixture
+def seeded_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "seeded.log"
+    monkeypatch.setenv("SEEDED_LOG", str(path))
+    return path
+
+
+@pytest.fixture
+def shared_db(shared_services: list[str]) -> list[str]:
+    """Reuse the outer server, but give every inner run a fresh broker of its own."""
+    return [option for option in shared_services if option.startswith("--mockseed-db-url")]
+
+
+@pytest.fixture
+def admin(mockseed_postgres: PostgresHandle) -> Iterator[str]:
+    """The outer server, where inner runs keep templates; emptied of them after."""
+    url = libpq_url(mockseed_postgres.url)
+    yield url
+    with psycopg.connect(url, autocommit=True) as conn:
+        for (name,) in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed_kept_%'"
+        ).fetchall():
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _kept(admin: str) -> list[str]:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed_kept_%'"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> None:
+    result = pytester.runpytest_subprocess("--mockseed-events=4", *args)
+    result.assert_outcomes(passed=1)
+
+
+def test_a_kept_template_is_reused_then_rebuilt_when_options_change(
+    pytester: pytest.Pytester, shared_db: list[str], seeded_log: Path, admin: str
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(TEST)
+
+    _run(pytester, *shared_db, "--mockseed-reuse")
+    _run(pytester, *shared_db, "--mockseed-reuse")
+    assert seeded_log.read_text().split() == ["1337"]
+    assert len(_kept(admin)) == 1
+
+    _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-seed=5")
+    _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-recreate")
+    assert seeded_log.read_text().split() == ["1337", "5", "1337"]
+
+
+def test_a_changed_hook_rebuilds_the_template(
+    pytester: pytest.Pytester, shared_db: list[str], seeded_log: Path, admin: str
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(TEST)
+    _run(pytester, *shared_db, "--mockseed-reuse")
+
+    pytester.makeconftest(CONFTEST.replace("    with open", "    session.flush()\n    with open"))
+    _run(pytester, *shared_db, "--mockseed-reuse")
+
+    assert seeded_log.read_text().split() == ["1337", "1337"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "COMMENT ON DATABASE {name} IS NULL",  # as if seeding died half-way
+        "DELETE FROM events WHERE id = 1",  # changed since it was seeded
+    ],
+)
+def test_a_half_built_or_changed_template_is_rebuilt(
+    pytester: pytest.Pytester,
+    shared_db: list[str],
+    seeded_log: Path,
+    admin: str,
+    damage: str,
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(TEST)
+    _run(pytester, *shared_db, "--mockseed-reuse")
+    [name] = _kept(admin)
+
+    target = admin if "COMMENT" in damage else admin.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(damage.format(name=f'"{name}"'))
+    _run(pytester, *shared_db, "--mockseed-reuse")
+
+    assert seeded_log.read_text().split() == ["1337", "1337"]
+
+
+def test_the_local_cluster_is_kept_between_runs(
+    pytester: pytest.Pytester, seeded_log: Path, inner_tmp: Path
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(TEST)
+
+    _run(pytester, "--mockseed-services=local", "--mockseed-reuse")
+    [kept] = inner_tmp.glob("mockseed-reuse-*")
+    _run(pytester, "--mockseed-services=local", "--mockseed-reuse")
+
+    assert (kept / "data" / "PG_VERSION").is_file()
+    assert seeded_log.read_text().split() == ["1337"]
+    assert [p.name for p in inner_tmp.iterdir()] == [kept.name]

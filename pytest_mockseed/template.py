@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -50,21 +50,36 @@ def seed_template(
     name = name or janitor.new_name("tpl")
     engine = create_engine(janitor.create(name), poolclass=NullPool)
     try:
-        metadata.create_all(engine)
-        with Session(engine) as session:
-            world = main(
-                session, producer,
-                events_per_project=settings.events,
-                skip_default_setup=settings.skip_default_setup,
-                extra_events=settings.extra_events,
-                seed=settings.seed_value,
-                anchor=settings.anchor,
-            )
-            if extend is not None:
-                extend(world, session)
-            session.commit()
+        world = seed_into(engine, settings, producer, extend)
     finally:
         engine.dispose()
 
     logger.debug("template: seeded %s with seed %s", name, settings.seed_value)
     return SeededTemplate(name, world)
+
+
+def seed_into(
+    engine: Engine,
+    settings: MockseedConfig,
+    producer: ConfirmingProducer | None,
+    extend: SeedHook | None = None,
+) -> World:
+    """Create the schema when absent, run the scenario, run ``extend``, commit.
+
+    The one seeding sequence: the plugin's template and the ``mockseed``
+    command both go through it, so they write the same rows.
+    """
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        world = main(
+            session, producer,
+            events_per_project=settings.events,
+            skip_default_setup=settings.skip_default_setup,
+            extra_events=settings.extra_events,
+            seed=settings.seed_value,
+            anchor=settings.anchor,
+        )
+        if extend is not None:
+            extend(world, session)
+        session.commit()
+    return world

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
@@ -30,8 +31,10 @@ def copy_events(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
     """Stream ``rows`` into ``events`` with ``COPY``, in the session's transaction."""
     session.flush()
     connection = session.connection().connection.driver_connection
+    if not isinstance(connection, psycopg.Connection):
+        raise TypeError("copy_events needs a session on the psycopg 3 driver")
     count = 0
-    with connection.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:  # type: ignore[union-attr]
+    with connection.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
         for row in rows:
             copy.write_row([_copy_value(name, row[name]) for name in EVENT_COLUMNS])
             count += 1

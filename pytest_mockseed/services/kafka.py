@@ -16,11 +16,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_mockseed.config import MockseedConfig
 from pytest_mockseed.errors import ServiceUnavailable
-from pytest_mockseed.services import processes
+from pytest_mockseed.services import processes, stale
 from pytest_mockseed.services.handles import KafkaHandle
+
+if TYPE_CHECKING:
+    from confluent_kafka import Consumer, Message
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +59,13 @@ def connect_to_bootstrap(bootstrap: str, timeout: float = 5.0) -> KafkaHandle:
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 3000})
+    # librdkafka's own log goes to our logger, not to stderr: a broker that
+    # does not answer would otherwise print a reconnect line every retry.
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "socket.timeout.ms": 3000},
+        logger=logger,
+        error_cb=lambda error: logger.debug("kafka: %s", error),
+    )
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as error:
@@ -107,6 +117,7 @@ class LocalTansu:
     def __init__(self, binary: Path) -> None:
         self.binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="mockseed-tansu-"))
+        stale.write_owner(self.root)
         self.log = self.root / "tansu.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -219,10 +230,10 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> list[KafkaM
         consumer.close()
 
 
-def _wait_for_partitions(consumer: object, topic: str, deadline: float) -> list[int]:
+def _wait_for_partitions(consumer: Consumer, topic: str, deadline: float) -> list[int]:
     while True:
         remaining = max(deadline - time.monotonic(), 0.1)
-        metadata = consumer.list_topics(topic, timeout=min(remaining, 2.0))  # type: ignore[attr-defined]
+        metadata = consumer.list_topics(topic, timeout=min(remaining, 2.0))
         found = metadata.topics.get(topic)
         if found is not None and found.error is None and found.partitions:
             return sorted(found.partitions)
@@ -231,12 +242,12 @@ def _wait_for_partitions(consumer: object, topic: str, deadline: float) -> list[
         time.sleep(0.05)
 
 
-def _drain(consumer: object, open_partitions: set[int], deadline: float) -> list[KafkaMessage]:
+def _drain(consumer: Consumer, open_partitions: set[int], deadline: float) -> list[KafkaMessage]:
     from confluent_kafka import KafkaError
 
     messages: list[KafkaMessage] = []
     while open_partitions and time.monotonic() < deadline:
-        message = consumer.poll(0.2)  # type: ignore[attr-defined]
+        message = consumer.poll(0.2)
         if message is None:
             continue
         error = message.error()
@@ -249,13 +260,22 @@ def _drain(consumer: object, open_partitions: set[int], deadline: float) -> list
     return sorted(messages, key=lambda m: (m.partition, m.offset))
 
 
-def _to_message(message: object) -> KafkaMessage:
-    raw = message  # confluent_kafka.Message is untyped at this boundary
+def _to_message(message: Message) -> KafkaMessage:
     return KafkaMessage(
-        topic=raw.topic(),  # type: ignore[attr-defined]
-        partition=raw.partition(),  # type: ignore[attr-defined]
-        offset=raw.offset(),  # type: ignore[attr-defined]
-        key=raw.key(),  # type: ignore[attr-defined]
-        value=raw.value(),  # type: ignore[attr-defined]
-        headers=tuple(raw.headers() or ()),  # type: ignore[attr-defined]
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        key=_as_bytes(message.key()),
+        value=_as_bytes(message.value()),
+        headers=_headers(message),
     )
+
+
+def _headers(message: Message) -> tuple[tuple[str, bytes], ...]:
+    raw = message.headers() or ()
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return tuple((name, _as_bytes(value) or b"") for name, value in pairs)
+
+
+def _as_bytes(raw: str | bytes | None) -> bytes | None:
+    return raw.encode() if isinstance(raw, str) else raw

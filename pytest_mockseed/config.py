@@ -175,12 +175,14 @@ OPTIONS: tuple[Option, ...] = (
         "pg_image",
         "PostgreSQL image for the Docker rung.",
         _parse_text,
+        env="MOCKSEED_PG_IMAGE",
         metavar="IMAGE",
     ),
     Option(
         "kafka_image",
         "Kafka image for the Docker rung (Apache Kafka in KRaft mode, or Tansu).",
         _parse_text,
+        env="MOCKSEED_KAFKA_IMAGE",
         metavar="IMAGE",
     ),
     Option(

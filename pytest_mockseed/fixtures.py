@@ -6,6 +6,7 @@ every run, and ``pytest --help`` must work without a database driver.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,21 @@ def mockseed_kafka(request: pytest.FixtureRequest) -> KafkaHandle:
     pytest.fail(failure, pytrace=False)
 
 
+@contextlib.contextmanager
+def _one_line_failures() -> Iterator[None]:
+    """Report a service that cannot be had as its message, without a traceback."""
+    from pytest_mockseed.errors import ServiceUnavailable
+
+    __tracebackhide__ = True
+    try:
+        yield
+    except ServiceUnavailable as error:
+        failure = str(error)
+    else:
+        return
+    pytest.fail(failure, pytrace=False)
+
+
 def _settings(request: pytest.FixtureRequest) -> MockseedConfig:
     from pytest_mockseed.plugin import CONFIG_KEY
 
@@ -100,11 +116,12 @@ def _mockseed_databases(
     from pytest_mockseed.isolation import open_databases
 
     hook = request.config.hook.pytest_mockseed_seed
-    databases = open_databases(
-        mockseed_postgres.url, _settings(request), mockseed_producer,
-        extend=lambda world, session: hook(world=world, session=session),
-        hook_sources=_hook_sources(request.config),
-    )
+    with _one_line_failures():
+        databases = open_databases(
+            mockseed_postgres.url, _settings(request), mockseed_producer,
+            extend=lambda world, session: hook(world=world, session=session),
+            hook_sources=_hook_sources(request.config),
+        )
     yield databases
     for problem in databases.close():
         request.node.warn(pytest.PytestWarning(f"mockseed: could not clean up: {problem}"))
@@ -150,6 +167,7 @@ def mockseed_db_session(
     isolation = _isolation(request)
     factories.reseed(factories_seed(settings.seed_value), anchor_time=settings.anchor_time)
     with (
+        _one_line_failures(),
         _mockseed_databases.session(isolation) as session,
         factories.bound_to(session),
     ):

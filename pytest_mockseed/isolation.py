@@ -12,13 +12,16 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import psycopg
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from pytest_mockseed import reuse
 from pytest_mockseed.config import MockseedConfig
 from pytest_mockseed.database import DatabaseJanitor, engine_for, rolled_back_session
+from pytest_mockseed.errors import ServiceUnavailable, mask_url
 from pytest_mockseed.producer import ConfirmingProducer, OutgoingMessage
 from pytest_mockseed.template import SeededTemplate, SeedHook, seed_template
 
@@ -34,12 +37,13 @@ class SeededDatabases:
     @contextlib.contextmanager
     def session(self, isolation: str) -> Iterator[Session]:
         """A session isolated by ``isolation``: "transaction" or "database"."""
-        if isolation == "database":
-            with self._own_database() as session:
-                yield session
-        else:
-            with rolled_back_session(self.working) as session:
-                yield session
+        with server_errors(self.janitor.admin_url):
+            if isolation == "database":
+                with self._own_database() as session:
+                    yield session
+            else:
+                with rolled_back_session(self.working) as session:
+                    yield session
 
     @contextlib.contextmanager
     def _own_database(self) -> Iterator[Session]:
@@ -60,6 +64,22 @@ class SeededDatabases:
         return self.janitor.drop_all()
 
 
+@contextlib.contextmanager
+def server_errors(url: str) -> Iterator[None]:
+    """Turn a server that stopped answering into one clear :class:`ServiceUnavailable`."""
+    try:
+        yield
+    except (OperationalError, psycopg.OperationalError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise ServiceUnavailable(
+            f"PostgreSQL at {mask_url(url)} stopped answering",
+            reason[-1] if reason else "no reason given",
+            ["a new connection to the run's server"],
+            ["check that the server is still running (the local one dies with pytest)",
+             "rerun; the line under 'reproduce with' replays the same world"],
+        ) from None
+
+
 def open_databases(
     admin_url: str,
     settings: MockseedConfig,
@@ -70,16 +90,27 @@ def open_databases(
     """Seed the template (or reuse a kept one) and clone the working database."""
     janitor = DatabaseJanitor(admin_url)
     try:
-        if settings.reuse:
-            key = reuse.template_key(settings, hook_sources)
-            template = _kept_template(janitor, settings, producer, extend, key)
-        else:
-            template = seed_template(janitor, settings, producer, extend)
-        working_url = janitor.create(janitor.new_name("work"), template=template.name)
+        with server_errors(admin_url):
+            template = _template(janitor, settings, producer, extend, hook_sources)
+            working = janitor.create(janitor.new_name("work"), template=template.name)
     except BaseException:
         janitor.drop_all()
         raise
-    return SeededDatabases(janitor, template, engine_for(working_url))
+    return SeededDatabases(janitor, template, engine_for(working))
+
+
+def _template(
+    janitor: DatabaseJanitor,
+    settings: MockseedConfig,
+    producer: ConfirmingProducer | None,
+    extend: SeedHook | None,
+    hook_sources: Sequence[str],
+) -> SeededTemplate:
+    if not settings.reuse:
+        return seed_template(janitor, settings, producer, extend)
+
+    key = reuse.template_key(settings, hook_sources)
+    return _kept_template(janitor, settings, producer, extend, key)
 
 
 def _kept_template(

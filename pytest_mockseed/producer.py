@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+__all__ = ["ConfirmingProducer", "Delivery", "DeliveryError", "OutgoingMessage"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ class _Batch:
         if size == 0:
             self.done.set()
 
-    def callback_for(self, index: int) -> Any:
+    def callback_for(self, index: int) -> Callable[[KafkaError | None, Message], None]:
         """Return the delivery callback for the message at ``index``."""
 
         def on_delivery(error: KafkaError | None, message: Message) -> None:
@@ -268,9 +270,13 @@ class ConfirmingProducer:
 
     def _reason(self, error: str | None) -> str:
         """Say why a message failed, with the broker error that explains it."""
-        reason = error or f"no confirmation after {self.delivery_timeout:g} s"
-        if "timed out" in reason.lower() or error is None:
-            reason = f"timeout after {self.delivery_timeout:g} s ({reason})"
+        timeout = f"timeout after {self.delivery_timeout:g} s"
+        if error is None:
+            reason = f"{timeout} (no confirmation)"
+        elif "timed out" in error.lower():
+            reason = f"{timeout} ({error})"
+        else:
+            reason = error
         if self._last_broker_error and self._last_broker_error not in reason:
             reason = f"{reason}; last broker error: {self._last_broker_error}"
         return reason

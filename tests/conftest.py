@@ -15,6 +15,17 @@ from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
 
 RunPytest = Callable[..., pytest.RunResult]
 
+#: What ``scripts/docker-engine start`` exports. Inner runs do not see it
+#: unless a test asks for ``docker_engine``: in ``auto`` mode they would
+#: otherwise all move to the Docker rung.
+ENGINE_VARIABLES = (
+    "DOCKER_HOST", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF",
+    "TESTCONTAINERS_RYUK_DISABLED", "TESTCONTAINERS_CONNECTION_MODE",
+    "TESTCONTAINERS_HOST_OVERRIDE", "MOCKSEED_DOCKER_STATE",
+    "MOCKSEED_DOCKER_NETWORK_MODE", "MOCKSEED_PG_IMAGE", "MOCKSEED_KAFKA_IMAGE",
+)
+ENGINE_ENVIRONMENT = {name: os.environ[name] for name in ENGINE_VARIABLES if name in os.environ}
+
 
 @pytest.fixture
 def pytester(
@@ -32,6 +43,8 @@ def pytester(
     monkeypatch.setenv("TMPDIR", str(inner_tmp))
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     for name in ("MOCKSEED_DB_URL", "MOCKSEED_KAFKA_BOOTSTRAP", "MOCKSEED_SERVICES"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ENGINE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield pytester
     shutil.rmtree(inner_tmp, ignore_errors=True)

@@ -20,17 +20,14 @@ from pytest_mockseed.domain.feedback import (
     create_feedback_issue,
     create_feedback_issues,
 )
-from pytest_mockseed.domain.feedback_event import (
-    FilterReason,
-    SpamClassifier,
-    default_spam_classifier,
-)
+from pytest_mockseed.domain.feedback_event import FilterReason
 from pytest_mockseed.domain.incidents import (
     create_incident,
     create_incident_activity,
     update_incident_status,
 )
 from pytest_mockseed.domain.occurrence import OCCURRENCES_TOPIC, OUTCOMES_TOPIC
+from pytest_mockseed.domain.spam import SpamClassifier, default_spam_classifier
 
 __all__ = [
     "OCCURRENCES_TOPIC",

@@ -55,7 +55,6 @@ _KEYS = frozenset(
         "sentry_app_installation_uuid",
     }
 )
-_MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +157,7 @@ def _action_id(
     """An ``id`` must name a live action of this very trigger."""
     if raw is None:
         return None
-    action_id = values.integer(field, raw, low=1, high=_MAX_ID)
+    action_id = values.row_id(field, raw)
     if action_id not in live:
         raise ValidationError(field, "is not a live action of this trigger")
     return action_id
@@ -200,7 +199,7 @@ def _optional_id(field: str, action: Mapping[str, Any], key: str) -> int | None:
     raw = action.get(key)
     if raw is None:
         return None
-    return values.integer(f"{field}.{key}", raw, low=1, high=_MAX_ID)
+    return values.row_id(f"{field}.{key}", raw)
 
 
 def _app_config(
@@ -220,7 +219,7 @@ def _app_config(
         raise ValidationError(
             f"{field}.priority", "only PagerDuty and Opsgenie have one"
         )
-    if priority not in PRIORITIES[service]:
+    if not isinstance(priority, str) or priority not in PRIORITIES[service]:
         allowed = ", ".join(sorted(PRIORITIES[service]))
         raise ValidationError(f"{field}.priority", f"must be one of {allowed}")
     return {**(config or {}), "priority": priority}
@@ -292,6 +291,6 @@ def _check_recipient(
 
 def _numeric_id(field: str, identifier: str) -> int:
     """User and team targets are named by their numeric id."""
-    if not identifier.isascii() or not identifier.isdigit() or len(identifier) > 18:
+    if not identifier.isascii() or not identifier.isdigit() or len(identifier) > 10:
         raise ValidationError(field, "must be the numeric id of a user or team")
-    return int(identifier)
+    return values.row_id(field, int(identifier))

@@ -109,7 +109,9 @@ def check_event_types(query_type: SnubaQueryType, event_types: object) -> None:
     allowed = EVENT_TYPES_BY_QUERY_TYPE[query_type]
     if isinstance(event_types, str) or not isinstance(event_types, list | tuple | set):
         raise ValidationError("event_types", "must be a list of event type names")
-    wrong = [item for item in event_types if item not in allowed]
+    wrong = [
+        item for item in event_types if not isinstance(item, str) or item not in allowed
+    ]
     if wrong:
         names = ", ".join(sorted(allowed)) or "none"
         raise ValidationError("event_types", f"{query_type.name} rules allow: {names}")

@@ -15,15 +15,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from pytest_mockseed.determinism import now
-from pytest_mockseed.domain import feedback_event, feedback_rows, values
+from pytest_mockseed.domain import feedback_rows, values
 from pytest_mockseed.domain.errors import ValidationError
-from pytest_mockseed.domain.feedback_event import FilterReason, SpamClassifier
-from pytest_mockseed.domain.occurrence import (
-    FeedbackMessages,
-    build_occurrence,
-    feedback_messages,
+from pytest_mockseed.domain.feedback_prepare import (
+    FeedbackOptions,
+    PreparedFeedback,
+    prepare,
 )
+from pytest_mockseed.domain.spam import SpamClassifier
 from pytest_mockseed.models import (
     Feedback,
     FeedbackCreationSource,
@@ -31,12 +30,7 @@ from pytest_mockseed.models import (
     Project,
     ProjectFlags,
 )
-from pytest_mockseed.producer import (
-    ConfirmingProducer,
-    Delivery,
-    DeliveryError,
-    OutgoingMessage,
-)
+from pytest_mockseed.producer import ConfirmingProducer, Delivery, DeliveryError
 
 __all__ = [
     "FeedbackCreationSource",
@@ -68,25 +62,6 @@ class FeedbackResult:
         return bool(self.deliveries)
 
 
-@dataclass(frozen=True, slots=True)
-class _Options:
-    """The settings of one call, shared by every event of a batch."""
-
-    project: Project
-    source: FeedbackCreationSource
-    spam_classifier: SpamClassifier | None
-    max_message_size: int
-    has_attachment: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """One checked feedback: its row values and, if accepted, its messages."""
-
-    row: dict[str, Any]
-    messages: FeedbackMessages | None
-
-
 def create_feedback_issue(
     session: Session,
     event: Mapping[str, Any],
@@ -108,7 +83,7 @@ def create_feedback_issue(
     options = _options(
         session, project_id, source, spam_classifier, max_message_size, has_attachment
     )
-    prepared = _prepare(event, options)
+    prepared = prepare(event, options)
     (result,) = _record_and_send(session, options, [prepared], producer)
     return result
 
@@ -134,7 +109,7 @@ def create_feedback_issues(
     prepared = []
     for index, event in enumerate(events):
         try:
-            prepared.append(_prepare(event, options))
+            prepared.append(prepare(event, options))
         except ValidationError as error:
             field = f"events[{index}].{error.field}"
             raise ValidationError(field, error.message) from None
@@ -149,14 +124,14 @@ def _options(
     spam_classifier: SpamClassifier | None,
     max_message_size: object,
     has_attachment: bool,
-) -> _Options:
+) -> FeedbackOptions:
     """Check the per-call arguments; the project must exist."""
-    checked_id = values.integer("project_id", project_id, low=1, high=2**63 - 1)
+    checked_id = values.row_id("project_id", project_id)
     project = session.get(Project, checked_id)
     if project is None:
         raise ValidationError("project_id", f"no project has id {checked_id}")
 
-    return _Options(
+    return FeedbackOptions(
         project=project,
         source=values.member("source", FeedbackCreationSource, source),
         spam_classifier=spam_classifier,
@@ -167,72 +142,10 @@ def _options(
     )
 
 
-def _prepare(event: object, options: _Options) -> _Prepared:
-    """Check, filter and (when accepted) build the messages of one event."""
-    if not isinstance(event, Mapping):
-        raise ValidationError("event", "must be an object")
-
-    fields = feedback_event.read_fields(event)
-    row = _row(fields, options)
-    reason = feedback_event.filter_reason(event, fields, options.max_message_size)
-    if reason is not None or fields.message is None:
-        row["reason"] = (reason or FilterReason.MISSING_CONTEXT).value
-        return _Prepared(row, None)
-
-    messages = _messages(event, fields, fields.message, options)
-    row.update(
-        status=FeedbackStatus.ACCEPTED,
-        is_spam="is_spam" in messages.occurrence["evidence_data"],
-        occurrence_id=messages.occurrence["id"],
-    )
-    return _Prepared(row, messages)
-
-
-def _row(fields: feedback_event.FeedbackFields, options: _Options) -> dict[str, Any]:
-    """Every column of a feedback row; filtered until proven otherwise."""
-    return {
-        "project_id": options.project.id,
-        "event_id": fields.event_id,
-        "message": fields.message,
-        "contact_email": fields.contact_email,
-        "name": fields.name,
-        "source": options.source,
-        "status": FeedbackStatus.FILTERED,
-        "reason": None,
-        "is_spam": None,
-        "occurrence_id": None,
-        "delivered": False,
-        "has_attachment": options.has_attachment,
-        "date_added": now(),
-    }
-
-
-def _messages(
-    event: Mapping[str, Any],
-    fields: feedback_event.FeedbackFields,
-    message: str,
-    options: _Options,
-) -> FeedbackMessages:
-    """Normalise the event, check for spam and encode the messages."""
-    project = options.project
-    timestamp = feedback_event.event_time(event)
-    normalized = feedback_event.normalize_event(event, project.id, fields, timestamp)
-    spam = feedback_event.is_spam(message, options.spam_classifier)
-
-    occurrence = build_occurrence(
-        normalized,
-        normalized["contexts"]["feedback"],
-        options.source,
-        timestamp,
-        is_spam=spam,
-    )
-    return feedback_messages(occurrence, project.organization_id, is_spam=spam)
-
-
 def _record_and_send(
     session: Session,
-    options: _Options,
-    prepared: Sequence[_Prepared],
+    options: FeedbackOptions,
+    prepared: Sequence[PreparedFeedback],
     producer: ConfirmingProducer | None,
 ) -> list[FeedbackResult]:
     """Write the rows, mark the project, produce, and correct on failure.
@@ -248,52 +161,82 @@ def _record_and_send(
     rows = feedback_rows.insert_rows(
         session,
         [
-            item.row | {"delivered": sending and item.messages is not None}
+            item.row | {"delivered": sending and bool(item.messages)}
             for item in prepared
         ],
     )
+    written = _Written(rows, prepared)
     _mark_project(session, options, prepared)
 
     outgoing = [m for item in prepared if item.messages for m in item.messages.messages]
     if producer is None or not outgoing:
-        return _results(rows, prepared, [])
+        return written.results([])
 
-    deliveries = _send(session, producer, outgoing, rows, prepared)
-    return _results(rows, prepared, deliveries)
-
-
-def _send(
-    session: Session,
-    producer: ConfirmingProducer,
-    outgoing: Sequence[OutgoingMessage],
-    rows: Sequence[Feedback],
-    prepared: Sequence[_Prepared],
-) -> Sequence[Delivery | None]:
-    """Produce the batch; on any failure mark the unconfirmed rows first."""
     try:
-        return producer.send_many(outgoing)
+        deliveries: Sequence[Delivery | None] = producer.send_many(outgoing)
     except DeliveryError as error:
-        _mark_undelivered(session, rows, prepared, _spread(len(outgoing), error))
+        confirmed = _spread(len(outgoing), error)
+        feedback_rows.mark_undelivered(session, written.unconfirmed(confirmed))
         raise
     except BaseException:
-        _mark_undelivered(session, rows, prepared, [None] * len(outgoing))
+        feedback_rows.mark_undelivered(session, written.unconfirmed([]))
         raise
+    return written.results(deliveries)
+
+
+class _Written:
+    """The rows of one call, beside the messages each row's feedback sent."""
+
+    def __init__(
+        self, rows: Sequence[Feedback], prepared: Sequence[PreparedFeedback]
+    ) -> None:
+        self.rows = rows
+        self.prepared = prepared
+        self.spans: list[slice] = []
+        position = 0
+        for item in prepared:
+            count = len(item.messages.messages) if item.messages else 0
+            self.spans.append(slice(position, position + count))
+            position += count
+
+    def unconfirmed(self, deliveries: Sequence[Delivery | None]) -> list[Feedback]:
+        """Accepted rows whose occurrence (first message) was not confirmed."""
+        return [
+            row
+            for row, span in zip(self.rows, self.spans, strict=True)
+            if span.stop > span.start
+            and (span.start >= len(deliveries) or deliveries[span.start] is None)
+        ]
+
+    def results(self, deliveries: Sequence[Delivery | None]) -> list[FeedbackResult]:
+        """Pair each row with its occurrence and its own confirmations."""
+        return [
+            FeedbackResult(
+                row,
+                item.messages.occurrence if item.messages else None,
+                tuple(d for d in deliveries[span] if d is not None),
+            )
+            for row, item, span in zip(
+                self.rows, self.prepared, self.spans, strict=True
+            )
+        ]
 
 
 def _mark_project(
-    session: Session, options: _Options, prepared: Sequence[_Prepared]
+    session: Session, options: FeedbackOptions, prepared: Sequence[PreparedFeedback]
 ) -> None:
     """Set the first-feedback flags (rule 36) without racing other writers.
 
-    The update only matches while a flag is missing, so concurrent callers
-    never overwrite each other's bits and later calls take no row lock.
+    Nothing is written when the loaded project already has the flags (they
+    are never cleared). Otherwise the update only matches while a flag is
+    missing, so concurrent callers never overwrite each other's bits.
     """
     flags = ProjectFlags(0)
     if any(item.messages for item in prepared):
         flags |= ProjectFlags.HAS_FEEDBACKS
         if options.source in _NEW_SOURCES:
             flags |= ProjectFlags.HAS_NEW_FEEDBACKS
-    if not flags:
+    if not flags or options.project.flags & flags == flags:
         return
 
     bits = int(flags)
@@ -311,40 +254,3 @@ def _spread(count: int, error: DeliveryError) -> list[Delivery | None]:
     failed = set(error.failed)
     confirmed = iter(error.confirmed)
     return [None if i in failed else next(confirmed) for i in range(count)]
-
-
-def _mark_undelivered(
-    session: Session,
-    rows: Sequence[Feedback],
-    prepared: Sequence[_Prepared],
-    deliveries: Sequence[Delivery | None],
-) -> None:
-    """Record that the broker did not confirm these rows' occurrences."""
-    undelivered = []
-    position = 0
-    for row, item in zip(rows, prepared, strict=True):
-        if item.messages is None:
-            continue
-        if deliveries[position] is None:
-            undelivered.append(row)
-        position += len(item.messages.messages)
-
-    feedback_rows.mark_undelivered(session, undelivered)
-
-
-def _results(
-    rows: Sequence[Feedback],
-    prepared: Sequence[_Prepared],
-    deliveries: Sequence[Delivery | None],
-) -> list[FeedbackResult]:
-    """Pair each row with its occurrence and its own confirmations."""
-    results = []
-    position = 0
-    for row, item in zip(rows, prepared, strict=True):
-        count = len(item.messages.messages) if item.messages else 0
-        mine = deliveries[position : position + count]
-        occurrence = item.messages.occurrence if item.messages else None
-        confirmed = tuple(d for d in mine if d is not None)
-        results.append(FeedbackResult(row, occurrence, confirmed))
-        position += count
-    return results

@@ -1,4 +1,4 @@
-"""The pure steps of the feedback pipeline: read, filter, normalise, spam.
+"""The pure steps of the feedback pipeline: read, filter and normalise.
 
 Nothing here touches the database or the broker, so every step can be
 tested (and fuzzed) on plain dictionaries. The numbers in the docstrings are
@@ -7,11 +7,9 @@ the business rules of DOMAIN.md section 3.
 
 from __future__ import annotations
 
-import logging
 import math
-import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,8 +19,6 @@ from pytest_mockseed.determinism import new_uuid_hex, now
 from pytest_mockseed.domain import values
 from pytest_mockseed.domain.errors import ValidationError
 
-logger = logging.getLogger(__name__)
-
 #: The message an Unreal Engine crash reporter sends when nobody typed one.
 UNATTENDED_MESSAGE = "Sent in the unattended mode"
 
@@ -30,8 +26,6 @@ UNATTENDED_MESSAGE = "Sent in the unattended mode"
 MAX_CONTACT_LENGTH = 200
 
 EVENT_LEVELS = frozenset({"fatal", "error", "warning", "info", "debug"})
-
-SpamClassifier = Callable[[str], bool]
 
 
 class FilterReason(StrEnum):
@@ -288,35 +282,3 @@ def _uuid_or_none(raw: object) -> uuid.UUID | None:
         return uuid.UUID(raw)
     except ValueError:
         return None
-
-
-def is_spam(message: str, classifier: SpamClassifier | None) -> bool:
-    """Ask the classifier, if any; a failing classifier never blocks feedback.
-
-    The reference logs classifier failures and treats the message as not
-    spam (rule 33), so a broken classifier cannot lose user feedback.
-    """
-    if classifier is None:
-        return False
-    try:
-        return bool(classifier(message))
-    except Exception:
-        logger.exception("feedback: spam classifier failed; treating as not spam")
-        return False
-
-
-_SPAM_PHRASES = re.compile(
-    r"\b(buy now|free money|casino|crypto ?currency|viagra|click here|"
-    r"limited offer|make money fast|work from home)\b",
-    re.IGNORECASE,
-)
-_LINK = re.compile(r"https?://", re.IGNORECASE)
-
-
-def default_spam_classifier(message: str) -> bool:
-    """A small deterministic classifier: advertising phrases or many links.
-
-    It stands in for the reference's language-model check, which a test
-    world cannot call; being deterministic keeps seeded runs identical.
-    """
-    return bool(_SPAM_PHRASES.search(message)) or len(_LINK.findall(message)) >= 3

@@ -42,6 +42,7 @@ class FeedbackMessages:
 
     occurrence: dict[str, Any]
     messages: tuple[OutgoingMessage, ...]
+    is_spam: bool
 
 
 def build_occurrence(
@@ -138,7 +139,7 @@ def feedback_messages(
 
     outcome = build_outcome(occurrence, organization_id)
     messages.append(OutgoingMessage(OUTCOMES_TOPIC, encode(outcome)))
-    return FeedbackMessages(occurrence, tuple(messages))
+    return FeedbackMessages(occurrence, tuple(messages), is_spam)
 
 
 def encode(payload: Mapping[str, Any]) -> bytes:

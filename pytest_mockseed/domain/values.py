@@ -18,6 +18,10 @@ from pytest_mockseed.domain.errors import ValidationError
 
 _E = TypeVar("_E", bound=Enum)
 
+#: Largest value of PostgreSQL's INTEGER, the type of every id column here;
+#: a larger id would make the driver fail instead of finding no row.
+MAX_ID = 2**31 - 1
+
 
 def text(
     field: str,
@@ -70,6 +74,11 @@ def integer(field: str, value: object, *, low: int, high: int) -> int:
     return value
 
 
+def row_id(field: str, value: object) -> int:
+    """Return ``value`` if it can be the id of a row."""
+    return integer(field, value, low=1, high=MAX_ID)
+
+
 def number(field: str, value: object) -> float:
     """Return ``value`` as a float if it is a finite real number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -85,16 +94,20 @@ def number(field: str, value: object) -> float:
 
 
 def member(field: str, enum_class: type[_E], value: object) -> _E:
-    """Return the member of ``enum_class`` that ``value`` names or equals."""
+    """Return the member of ``enum_class`` whose value is ``value``.
+
+    Booleans and floats are refused although Python finds ``True`` and
+    ``1.0`` equal to 1: passed where an enum belongs, they are mistakes.
+    """
     if isinstance(value, enum_class):
         return value
 
-    if isinstance(value, bool):
-        value = None
+    choices = ", ".join(str(item.value) for item in enum_class)
+    if isinstance(value, bool | float):
+        raise ValidationError(field, f"must be one of {choices}")
     try:
         return enum_class(value)
     except (ValueError, TypeError):
-        choices = ", ".join(str(item.value) for item in enum_class)
         raise ValidationError(field, f"must be one of {choices}") from None
 
 

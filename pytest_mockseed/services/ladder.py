@@ -34,6 +34,13 @@ class Services:
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        # A run killed earlier (kill -9, a crashed xdist worker) leaves its
+        # temporary directories behind; remove those of dead runs (issue 7).
+        from pytest_mockseed.services import stale
+
+        stale.sweep_temp_dirs()
+
     def postgres(self) -> PostgresHandle:
         """Return the run's PostgreSQL, starting it on first use."""
         with self._lock:
@@ -58,6 +65,12 @@ class Services:
             except Exception as error:  # keep stopping the others
                 logger.warning("services: stopping failed: %s", error)
                 problems.append(str(error))
+
+        # Again at the end: the xdist controller stops last, after any worker
+        # that was killed, so what such a worker left goes with the run.
+        from pytest_mockseed.services import stale
+
+        stale.sweep_temp_dirs()
         return problems
 
     def describe(self) -> str:
@@ -113,6 +126,9 @@ class Services:
 
         ping = docker.ping_engine()
         if ping.available:
+            # Users may run with the reaper disabled: remove what runs that
+            # died on this host left, before adding containers of our own.
+            docker.remove_labelled_containers()
             return True
         if self.config.services == "docker":
             raise ServiceUnavailable(

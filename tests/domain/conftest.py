@@ -13,15 +13,17 @@ other's rows nor depend on the order they run in. Code under test may call
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from confluent_kafka import Consumer, Message, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from pytest_mockseed.factories import bound_to, reseed
 from pytest_mockseed.models import metadata
-from pytest_mockseed.services.handles import PostgresHandle
+from pytest_mockseed.producer import Delivery
+from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
 
 #: Seed of the factories in every domain test; any fixed value would do.
 TEST_SEED = 20240601
@@ -60,3 +62,37 @@ def session(engine: Engine) -> Iterator[Session]:
         finally:
             session.close()
             transaction.rollback()
+
+
+# --- reading confirmed messages back (domain rules: producer and feedback) ---
+
+#: Reads one confirmed message back from the broker: ``read_back(delivery)``.
+ReadBack = Callable[[Delivery], Message]
+
+
+@pytest.fixture
+def read_back(mockseed_kafka: KafkaHandle) -> Iterator[ReadBack]:
+    """Read the message a :class:`Delivery` names, straight from the broker.
+
+    It seeks to the confirmed partition and offset, so it costs the same
+    however many messages the shared topics already hold.
+    """
+    consumer = Consumer(
+        {
+            "bootstrap.servers": mockseed_kafka.bootstrap_servers,
+            "group.id": "mockseed-read-back",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+        }
+    )
+
+    def read(delivery: Delivery) -> Message:
+        where = TopicPartition(delivery.topic, delivery.partition, delivery.offset)
+        consumer.assign([where])
+        message = consumer.poll(10.0)
+        assert message is not None, f"nothing at {delivery}"
+        assert message.error() is None, message.error()
+        return message
+
+    yield read
+    consumer.close()

@@ -1,0 +1,69 @@
+"""The user-level suites once more, on the Docker rung, against the local images.
+
+The same inner test files as ``tests/test_services.py`` and
+``tests/test_seeded_world.py`` run with ``--mockseed-services=docker``:
+real SQL, a produce-then-read round trip, and the seeded world with its
+counts and its feedback occurrence on the container broker. Afterwards
+no container of those runs is left on the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from pytest_mockseed.services import docker as rung
+from tests.conftest import ENGINE_ENVIRONMENT
+from tests.test_seeded_world import COUNTS
+from tests.test_services import ROUND_TRIP
+
+DOCKER_RUNG = [
+    "--mockseed-services=docker",
+    f"--mockseed-pg-image={rung.LOCAL_PG_IMAGE}",
+    f"--mockseed-kafka-image={rung.LOCAL_TANSU_IMAGE}",
+]
+
+
+@pytest.fixture
+def docker_engine(
+    live_engine: rung.EnginePing, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Give the inner runs the engine's environment, and check they leave nothing."""
+    for name, value in ENGINE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    before = _labelled_containers()
+    yield
+    assert _labelled_containers() == before
+
+
+def _labelled_containers() -> set[str]:
+    client = docker.from_env()
+    try:
+        found = client.containers.list(all=True, filters={"label": rung.SESSION_LABEL})
+        return {container.id for container in found}
+    finally:
+        client.close()
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_real_sql_and_a_round_trip_in_containers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(ROUND_TRIP.replace('"local"', '"docker"').replace('"tansu"', '"docker"'))
+
+    result = pytester.runpytest_subprocess(*DOCKER_RUNG)
+
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "mockseed: postgres=docker 15.* (*pg_image from cli*), "
+        "kafka=docker 0.6.0-local * (*kafka_image from cli*)"
+    ])
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_the_seeded_world_in_containers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(COUNTS)
+
+    result = pytester.runpytest_subprocess(*DOCKER_RUNG, "--mockseed-events=50")
+
+    result.assert_outcomes(passed=1)

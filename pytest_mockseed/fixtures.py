@@ -114,6 +114,7 @@ def _mockseed_databases(
 ) -> Iterator[SeededDatabases]:
     """The seeded template and the working clone the rolled-back tests share."""
     from pytest_mockseed.isolation import open_databases
+    from pytest_mockseed.plugin import WORLD_ANCHOR_KEY
 
     hook = request.config.hook.pytest_mockseed_seed
     with _one_line_failures():
@@ -122,6 +123,7 @@ def _mockseed_databases(
             extend=lambda world, session: hook(world=world, session=session),
             hook_sources=_hook_sources(request.config),
         )
+    request.config.stash[WORLD_ANCHOR_KEY] = databases.template.world.anchor
     yield databases
     for problem in databases.close():
         request.node.warn(pytest.PytestWarning(f"mockseed: could not clean up: {problem}"))

@@ -31,6 +31,8 @@ pytest_plugins = ["pytest_mockseed.fixtures"]
 
 CONFIG_KEY = pytest.StashKey[MockseedConfig]()
 SERVICES_KEY = pytest.StashKey[Services]()
+#: The anchor of the seeded world, which a reused template may have kept.
+WORLD_ANCHOR_KEY = pytest.StashKey[datetime]()
 SEED_CACHE_KEY = "mockseed/seed"
 SERVICE_FIXTURES = frozenset({"mockseed_postgres", "mockseed_kafka"})
 
@@ -215,16 +217,22 @@ def pytest_runtest_makereport(
     report = yield
     if report.failed and "mockseed_postgres" in getattr(item, "fixturenames", ()):
         settings = item.config.stash[CONFIG_KEY]
-        report.sections.append(("mockseed", _reproduce_line(item.nodeid, settings)))
+        anchor = item.config.stash.get(WORLD_ANCHOR_KEY, settings.anchor_time)
+        report.sections.append(("mockseed", _reproduce_line(item.nodeid, settings, anchor)))
     return report
 
 
-def _reproduce_line(nodeid: str, settings: MockseedConfig) -> str:
-    return (
-        f"reproduce with: pytest '{nodeid}' --mockseed-seed={settings.seed_value} "
-        f"--mockseed-events={settings.events} "
-        f"--mockseed-anchor={settings.anchor_time.isoformat()}"
-    )
+def _reproduce_line(nodeid: str, settings: MockseedConfig, anchor: datetime) -> str:
+    flags = [
+        f"--mockseed-seed={settings.seed_value}",
+        f"--mockseed-events={settings.events}",
+        f"--mockseed-anchor={anchor.isoformat()}",
+    ]
+    if settings.skip_default_setup:
+        flags.append("--mockseed-skip-default-setup")
+    if settings.extra_events:
+        flags.append("--mockseed-extra-events")
+    return f"reproduce with: pytest '{nodeid}' {' '.join(flags)}"
 
 
 @pytest.hookimpl(trylast=True)

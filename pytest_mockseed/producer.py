@@ -302,6 +302,13 @@ class ConfirmingProducer:
             self._producer.purge()
             self._producer.poll(0)
 
+        # Close the client's connections now: until they close, a broker
+        # such as Tansu takes seconds to honour SIGTERM. Older clients have
+        # no close(); theirs go when the object is collected.
+        close_client = getattr(self._producer, "close", None)
+        if close_client is not None:
+            close_client()
+
     def __enter__(self) -> Self:
         return self
 

@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import processes_under
 
 ROUND_TRIP = """
+import uuid
+
 import psycopg
 from confluent_kafka import Producer
 
@@ -24,18 +26,19 @@ from confluent_kafka import Producer
 def test_sql(mockseed_postgres):
     url = mockseed_postgres.url.replace("+psycopg", "")
     with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE notes (body text)")
+        conn.execute("CREATE TEMP TABLE notes (body text)")
         conn.execute("INSERT INTO notes VALUES ('hello')")
         assert conn.execute("SELECT body FROM notes").fetchall() == [("hello",)]
 
 
 def test_produce_then_read(mockseed_kafka):
+    topic = f"notes-{uuid.uuid4().hex}"  # tests of other files share the broker
     producer = Producer({"bootstrap.servers": mockseed_kafka.bootstrap_servers})
     for n in range(3):
-        producer.produce("notes", value=f"v{n}".encode(), key=b"k", headers={"h": b"1"})
+        producer.produce(topic, value=f"v{n}".encode(), key=b"k", headers={"h": b"1"})
     assert producer.flush(10) == 0
 
-    messages = mockseed_kafka.messages("notes", timeout=10)
+    messages = mockseed_kafka.messages(topic, timeout=10)
 
     assert sorted(m.value for m in messages) == [b"v0", b"v1", b"v2"]
     assert {m.key for m in messages} == {b"k"}

@@ -3,10 +3,10 @@
 A batch benchmark needs several thousand confirmed feedbacks a second, and
 a multi-row ``INSERT ... RETURNING`` spends most of its time in the driver
 splitting one huge statement. Large batches therefore reserve their ids
-from the table's sequence and stream the rows with ``COPY``; the ORM
-objects are then attached to the session as already persistent. Small
-batches take the ordinary ORM path. Both run inside a savepoint, so a row
-the database refuses leaves nothing behind.
+from the table's sequence, stream the rows with ``COPY`` and load them back
+as ORM objects in one query. Small batches take the ordinary ORM path.
+Both run inside a savepoint, so a row the database refuses leaves nothing
+behind.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from pytest_mockseed.models import Feedback
 
 logger = logging.getLogger(__name__)
 
-#: From this many rows on, COPY beats the ORM's multi-row INSERT.
+#: Below this many rows the ORM's INSERT costs little, and it keeps the
+#: common single-feedback call on the ordinary path.
 COPY_THRESHOLD = 64
 
 _ID_ARRAY: ARRAY[int] = ARRAY(BigInteger)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from confluent_kafka import Message
-from sqlalchemy import func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from pytest_mockseed import factories as f
@@ -21,12 +24,19 @@ from pytest_mockseed.domain import (
     OCCURRENCES_TOPIC,
     OUTCOMES_TOPIC,
     FeedbackCreationSource,
+    FeedbackResult,
     ValidationError,
     create_feedback_issue,
     create_feedback_issues,
     default_spam_classifier,
 )
-from pytest_mockseed.models import Feedback, FeedbackStatus, Project, ProjectFlags
+from pytest_mockseed.models import (
+    Feedback,
+    FeedbackStatus,
+    Organization,
+    Project,
+    ProjectFlags,
+)
 from pytest_mockseed.producer import ConfirmingProducer, Delivery, DeliveryError
 
 #: The ``read_back`` fixture of conftest: one confirmed message, from the broker.
@@ -586,7 +596,7 @@ def test_one_bad_event_refuses_the_whole_batch(
     assert feedback_count(session) == before
 
 
-def test_a_batch_confirms_at_least_five_thousand_feedbacks_a_second(
+def test_a_batch_of_five_thousand_feedbacks_is_confirmed_quickly(
     session: Session, project: Project, mockseed_producer: ConfirmingProducer
 ) -> None:
     events = [mock_event(project.id) for _ in range(5000)]
@@ -598,8 +608,8 @@ def test_a_batch_confirms_at_least_five_thousand_feedbacks_a_second(
     rate = len(results) / (time.perf_counter() - started)
 
     assert all(result.feedback.delivered for result in results)
-    # The target is 5,000 a second on a quiet machine (see the report in the
-    # pull request); shared CI runners are slower, so only a collapse fails.
+    # ``python -m benchmarks`` holds the 5,000-a-second target; this shared,
+    # loaded test machine varies too much for it, so only a collapse fails.
     assert rate >= 1_000, f"only {rate:.0f} confirmed feedbacks a second"
 
 
@@ -628,3 +638,81 @@ def test_an_unknown_source_is_refused(session: Session, project: Project) -> Non
         )
 
     assert raised.value.field == "source"
+
+
+# --- concurrency (issue 7) -----------------------------------------------------------
+
+
+@pytest.fixture
+def committed_project(engine: Engine) -> Iterator[int]:
+    """A committed project other connections can see; removed with its feedback."""
+    tag = uuid.uuid4().hex[:12]
+    with Session(engine) as session:
+        organization = Organization(slug=f"fb-{tag}", date_added=datetime.now(UTC))
+        project = Project(
+            organization=organization,
+            name="Wind",
+            slug=f"wind-{tag}",
+            date_added=datetime.now(UTC),
+        )
+        session.add(project)
+        session.commit()
+        ids = (organization.id, project.id)
+
+    yield ids[1]
+
+    with Session(engine) as session:
+        session.execute(delete(Feedback).where(Feedback.project_id == ids[1]))
+        session.execute(delete(Project).where(Project.id == ids[1]))
+        session.execute(delete(Organization).where(Organization.id == ids[0]))
+        session.commit()
+
+
+def test_eight_threads_get_eight_confirmed_occurrences(
+    engine: Engine,
+    committed_project: int,
+    mockseed_producer: ConfirmingProducer,
+    read_back: ReadBack,
+) -> None:
+    start = threading.Barrier(8)
+    results: list[FeedbackResult] = []
+    errors: list[BaseException] = []
+
+    def send_feedback() -> None:
+        start.wait()
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                event = mock_event(committed_project)
+                results.append(
+                    create_feedback_issue(
+                        session,
+                        event,
+                        committed_project,
+                        NEW,
+                        producer=mockseed_producer,
+                    )
+                )
+                session.commit()
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=send_feedback) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len({result.feedback.occurrence_id for result in results}) == 8
+    for result in results:
+        assert (
+            read_json(read_back, result.deliveries[0])["id"]
+            == result.feedback.occurrence_id
+        )
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(Feedback).where(Feedback.project_id == committed_project)
+        )
+        assert sorted(row.delivered for row in rows) == [True] * 8
+        flags = session.get_one(Project, committed_project).flags
+        assert flags == ProjectFlags.HAS_FEEDBACKS | ProjectFlags.HAS_NEW_FEEDBACKS

@@ -64,6 +64,7 @@ VALIDATOR = jsonschema.Draft202012Validator(
     json.loads((Path(__file__).parent / "occurrence.schema.json").read_text())
 )
 REASONS = {reason.value for reason in FilterReason}
+ABOVE = AlertRuleThresholdType.ABOVE
 
 #: Strings users paste into forms, and what each one must become.
 PASTED = {
@@ -475,17 +476,17 @@ def test_pasted_rule_names_and_queries(
     if case in UNSTORABLE or case == "100kb":
         with pytest.raises(ValidationError, match="name"):
             create_alert_rule(
-                session, organization, [project], text, "", "count()", 10, 0, 1
+                session, organization, [project], text, "", "count()", 10, ABOVE, 1
             )
         with pytest.raises(ValidationError, match="query"):
             create_alert_rule(
-                session, organization, [project], "n", text, "count()", 10, 0, 1
+                session, organization, [project], "n", text, "count()", 10, ABOVE, 1
             )
         assert count(session, AlertRule) == 0
         return
 
     rule = create_alert_rule(
-        session, organization, [project], text, text, "count()", 10, 0, 1
+        session, organization, [project], text, text, "count()", 10, ABOVE, 1
     )
 
     session.expire_all()
@@ -574,7 +575,7 @@ def test_pasted_labels_titles_and_comments(
     text = PASTED[case]
     organization: Organization = project.organization
     rule = create_alert_rule(
-        session, organization, [project], "r", "", "count()", 10, 0, 1
+        session, organization, [project], "r", "", "count()", 10, ABOVE, 1
     )
     started = datetime.now(UTC) - timedelta(minutes=5)
 
@@ -654,7 +655,7 @@ def test_trigger_actions_never_fail_otherwise_nor_half_write(session: Session) -
     organization = f.OrganizationFactory()
     project = f.ProjectFactory(organization=organization)
     rule = create_alert_rule(
-        session, organization, [project], "r", "", "count()", 10, 0, 1
+        session, organization, [project], "r", "", "count()", 10, ABOVE, 1
     )
     trigger = create_alert_rule_trigger(session, rule, "critical", 10)
     before = count(session, AlertRuleTriggerAction)  # every example is rolled back

@@ -503,7 +503,7 @@ def committed(engine: Engine) -> Iterator[Committed]:
             Incident.organization_id == ids.organization_id
         )
         for model in (IncidentActivity, IncidentProject, IncidentSubscription):
-            session.execute(delete(model).where(model.incident_id.in_(incident_ids)))  # type: ignore[attr-defined]
+            session.execute(delete(model).where(model.incident_id.in_(incident_ids)))
         session.execute(
             delete(Incident).where(Incident.organization_id == ids.organization_id)
         )

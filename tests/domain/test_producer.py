@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -215,7 +216,7 @@ def test_the_context_manager_closes(mockseed_kafka: KafkaHandle, topic: str) -> 
 def test_extra_settings_reach_librdkafka(
     mockseed_kafka: KafkaHandle, topic: str
 ) -> None:
-    settings = {"linger.ms": 0, "compression.type": "gzip"}
+    settings: dict[str, Any] = {"linger.ms": 0, "compression.type": "gzip"}
     with ConfirmingProducer(mockseed_kafka.bootstrap_servers, **settings) as producer:
         assert producer.send(topic, b"compressed").value == b"compressed"
 

@@ -20,8 +20,9 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from pytest_mockseed import factories as f
 from pytest_mockseed.factories import bound_to, reseed
-from pytest_mockseed.models import metadata
+from pytest_mockseed.models import Organization, Project, metadata
 from pytest_mockseed.producer import Delivery
 from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
 
@@ -96,3 +97,15 @@ def read_back(mockseed_kafka: KafkaHandle) -> Iterator[ReadBack]:
 
     yield read
     consumer.close()
+
+
+@pytest.fixture
+def organization(session: Session) -> Organization:
+    """An organization of the factories, in this test's session."""
+    return f.OrganizationFactory()
+
+
+@pytest.fixture
+def project(organization: Organization) -> Project:
+    """A project of ``organization``."""
+    return f.ProjectFactory(organization=organization)

@@ -22,35 +22,10 @@ from pytest_mockseed.models import (
     Project,
     SnubaQueryType,
 )
+from tests.domain.support import make_rule
 
 ABOVE = AlertRuleThresholdType.ABOVE
 
-
-@pytest.fixture
-def organization(session: Session) -> Organization:
-    return f.OrganizationFactory()
-
-
-@pytest.fixture
-def project(organization: Organization) -> Project:
-    return f.ProjectFactory(organization=organization)
-
-
-def make_rule(
-    session: Session, organization: Organization, project: Project, **changes: Any
-) -> AlertRule:
-    """The scenario's "My Alert Rule", with ``changes`` applied."""
-    arguments: dict[str, Any] = {
-        "projects": [project],
-        "name": "My Alert Rule",
-        "query": "level:error",
-        "aggregate": "count()",
-        "time_window": 10,
-        "threshold_type": ABOVE,
-        "threshold_period": 1,
-    }
-    arguments.update(changes)
-    return create_alert_rule(session, organization, **arguments)
 
 
 def rule_count(session: Session) -> int:

@@ -17,7 +17,6 @@ from pytest_mockseed import determinism
 from pytest_mockseed import factories as f
 from pytest_mockseed.domain import (
     ValidationError,
-    create_alert_rule,
     create_incident,
     create_incident_activity,
     update_incident_status,
@@ -25,7 +24,6 @@ from pytest_mockseed.domain import (
 from pytest_mockseed.models import (
     AlertRule,
     AlertRuleProject,
-    AlertRuleThresholdType,
     Incident,
     IncidentActivity,
     IncidentActivityType,
@@ -38,36 +36,12 @@ from pytest_mockseed.models import (
     Project,
     User,
 )
+from tests.domain.support import make_rule
 
 ANCHOR = datetime(2024, 5, 29, 16, 26, 40, tzinfo=UTC)
 STARTED = ANCHOR - timedelta(minutes=7)
 ALERT_TRIGGERED = IncidentType.ALERT_TRIGGERED
 
-
-def make_rule(
-    session: Session, organization: Organization, project: Project
-) -> AlertRule:
-    return create_alert_rule(
-        session,
-        organization,
-        [project],
-        "My Alert Rule",
-        "level:error",
-        "count()",
-        10,
-        AlertRuleThresholdType.ABOVE,
-        1,
-    )
-
-
-@pytest.fixture
-def organization(session: Session) -> Organization:
-    return f.OrganizationFactory()
-
-
-@pytest.fixture
-def project(organization: Organization) -> Project:
-    return f.ProjectFactory(organization=organization)
 
 
 @pytest.fixture

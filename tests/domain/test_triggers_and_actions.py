@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from pytest_mockseed import factories as f
 from pytest_mockseed.domain import (
     ValidationError,
-    create_alert_rule,
     create_alert_rule_trigger,
     update_alert_rule_trigger_actions,
 )
@@ -27,42 +26,11 @@ from pytest_mockseed.models import (
     Project,
     User,
 )
+from tests.domain.support import make_rule
 
 ABOVE = AlertRuleThresholdType.ABOVE
 BELOW = AlertRuleThresholdType.BELOW
 
-
-@pytest.fixture
-def organization(session: Session) -> Organization:
-    return f.OrganizationFactory()
-
-
-@pytest.fixture
-def project(organization: Organization) -> Project:
-    return f.ProjectFactory(organization=organization)
-
-
-def make_rule(
-    session: Session, organization: Organization, project: Project, **changes: Any
-) -> AlertRule:
-    arguments: dict[str, Any] = {
-        "threshold_type": ABOVE,
-        "resolve_threshold": None,
-        "time_window": 10,
-    }
-    arguments.update(changes)
-    return create_alert_rule(
-        session,
-        organization,
-        [project],
-        "My Alert Rule",
-        "level:error",
-        "count()",
-        arguments.pop("time_window"),
-        arguments.pop("threshold_type"),
-        1,
-        **arguments,
-    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 
 import psycopg
@@ -64,6 +65,11 @@ class DatabaseJanitor:
         self.created.append(name)
         try:
             self._execute(statement)
+            self._execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    sql.Identifier(name), sql.Literal(_OWNER_MARK + _owner())
+                )
+            )
         except BaseException:
             self.created.remove(name)
             raise
@@ -92,6 +98,27 @@ class DatabaseJanitor:
         """Stop tracking ``name``: it is kept after this run (``--mockseed-reuse``)."""
         self.created.remove(name)
 
+    def sweep_stale(self) -> list[str]:
+        """Drop the databases that runs on this host left when they were killed.
+
+        Only databases whose comment names a run of this host that is dead
+        are dropped; a database without our mark, or of a live run, or of
+        another host, is never touched.
+        """
+        from pytest_mockseed.services import stale
+
+        swept = []
+        with psycopg.connect(libpq_url(self.admin_url), autocommit=True) as conn:
+            for name, comment in conn.execute(_MARKED_DATABASES, (_OWNER_MARK + "%",)):
+                host, _, token = comment.removeprefix(_OWNER_MARK).partition(" ")
+                if host == socket.gethostname() and not stale.token_alive(token):
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(name)))
+                    swept.append(name)
+        if swept:
+            logger.info("database: removed %s, left by runs that were killed", swept)
+        return swept
+
     def drop_all(self) -> list[str]:
         """Drop every database this janitor created; return the failures met."""
         problems = []
@@ -105,6 +132,19 @@ class DatabaseJanitor:
     def _execute(self, statement: sql.Composed) -> None:
         with psycopg.connect(libpq_url(self.admin_url), autocommit=True) as conn:
             conn.execute(statement)
+
+
+_OWNER_MARK = "mockseed-owner:"
+_MARKED_DATABASES = (
+    "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+    "WHERE datname LIKE 'mockseed\\_%%' AND shobj_description(oid, 'pg_database') LIKE %s"
+)
+
+
+def _owner() -> str:
+    from pytest_mockseed.services import stale
+
+    return f"{socket.gethostname()} {stale.owner_token()}"
 
 
 def _check_ours(name: str) -> None:

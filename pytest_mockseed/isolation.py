@@ -91,6 +91,7 @@ def open_databases(
     janitor = DatabaseJanitor(admin_url)
     try:
         with server_errors(admin_url):
+            janitor.sweep_stale()
             template = _template(janitor, settings, producer, extend, hook_sources)
             working = janitor.create(janitor.new_name("work"), template=template.name)
     except BaseException:

@@ -25,9 +25,10 @@ from pytest_mockseed.models import (
     Team,
     User,
 )
-from pytest_mockseed.producer import ConfirmingProducer
+from pytest_mockseed.producer import ConfirmingProducer, Delivery
 from pytest_mockseed.scenario import FEEDBACK_PROJECT, World, mock_feedback_event
 from pytest_mockseed.services.handles import KafkaHandle
+from pytest_mockseed.services.kafka import KafkaMessage
 
 
 class SeededOrg:
@@ -137,16 +138,28 @@ def run_mock_feedback(
         session, mock_feedback_event(wind), wind,
         FeedbackCreationSource.NEW_FEEDBACK_ENVELOPE, producer=producer,
     )
-    sent = next(d for d in result.deliveries if d.topic == OCCURRENCES_TOPIC)
+    sent = next((d for d in result.deliveries if d.topic == OCCURRENCES_TOPIC), None)
+    if sent is None or result.occurrence is None:
+        raise RuntimeError(
+            f"the mock feedback was not sent: {result.feedback.status} "
+            f"({result.feedback.reason or 'no broker confirmation'})"
+        )
 
-    stored = next(
-        m for m in kafka.messages(OCCURRENCES_TOPIC)
-        if (m.partition, m.offset) == (sent.partition, sent.offset)
-    )
+    stored = _read_back(kafka, sent)
     message = BrokerMessage(
         stored.topic, stored.partition, stored.offset,
         stored.key.decode() if stored.key is not None else None,
         json.loads(stored.value or b"null"),
     )
-    assert result.occurrence is not None
     return MockFeedback(result.feedback, result.occurrence, message)
+
+
+def _read_back(kafka: KafkaHandle, sent: Delivery) -> KafkaMessage:
+    """The message the broker confirmed at ``sent``'s partition and offset."""
+    for stored in kafka.messages(sent.topic):
+        if (stored.partition, stored.offset) == (sent.partition, sent.offset):
+            return stored
+    raise RuntimeError(
+        f"the broker confirmed a message at {sent.topic}[{sent.partition}]@{sent.offset} "
+        "but reading the topic back did not return it"
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -75,3 +77,13 @@ def processes_under(path: Path) -> list[psutil.Process]:
         if str(path) in seen:
             found.append(process)
     return found
+
+
+def wait_for_file(path: Path, run: subprocess.Popen[bytes]) -> None:
+    """Wait until a test of the inner run ``run`` has written ``path``."""
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert run.poll() is None, run.stdout.read() if run.stdout else b""
+        assert time.monotonic() < deadline, "the inner run never started its test"
+        time.sleep(0.1)
+

@@ -134,3 +134,48 @@ def test_auto_falls_to_local_processes_when_no_engine_answers(
 
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["mockseed: postgres=local *"])
+
+
+def _our_databases(admin: str) -> set[str]:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'")
+        return {row[0] for row in rows}
+
+
+@pytest.fixture
+def users_database(mockseed_postgres: PostgresHandle) -> Iterator[str]:
+    """A database of the user's own on the server, with a table in it."""
+    admin = libpq_url(mockseed_postgres.url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS users_app")
+        conn.execute("CREATE DATABASE users_app")
+    with psycopg.connect(admin.rsplit("/", 1)[0] + "/users_app", autocommit=True) as conn:
+        conn.execute("CREATE TABLE projects (id int)")
+    yield admin
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE users_app WITH (FORCE)")
+
+
+def test_a_server_given_by_url_keeps_everything_but_our_databases(
+    pytester: pytest.Pytester, shared_services: list[str], users_database: str
+) -> None:
+    before = _our_databases(users_database)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_shared(seeded_org):
+            pass
+
+        @pytest.mark.mockseed(isolation="database")
+        def test_own(seeded_org):
+            pass
+        """
+    )
+
+    result = pytester.runpytest_subprocess(*shared_services)
+
+    result.assert_outcomes(passed=2)
+    assert _our_databases(users_database) == before
+    with psycopg.connect(users_database.rsplit("/", 1)[0] + "/users_app") as conn:
+        assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)

@@ -21,9 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 
 from pytest_mockseed.services import postgres, stale
+from pytest_mockseed.services.handles import PostgresHandle
+from pytest_mockseed.services.postgres import libpq_url
 from tests.conftest import processes_under
 
 LOCAL = "--mockseed-services=local"
@@ -414,3 +417,35 @@ def test_sweep_stops_a_postmaster_whose_run_died(monkeypatch: pytest.MonkeyPatch
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_databases_of_a_killed_run_are_removed_by_the_next(
+    pytester: pytest.Pytester, shared_services: list[str], mockseed_postgres: PostgresHandle
+) -> None:
+    admin = libpq_url(mockseed_postgres.url)
+    before = _mockseed_databases(admin)
+    pytester.makepyfile(
+        """
+        import os, pytest
+
+        @pytest.mark.mockseed(isolation="database")
+        def test_killed(seeded_org):
+            os.kill(os.getpid(), 9)
+        """
+    )
+    killed = pytester.runpytest_subprocess(*shared_services, timeout=RUN_TIMEOUT)
+    left = _mockseed_databases(admin) - before
+    pytester.makepyfile("def test_killed(seeded_org):\n    pass\n")
+
+    following = pytester.runpytest_subprocess(*shared_services, timeout=RUN_TIMEOUT)
+
+    assert killed.ret not in (0, 1)
+    assert len(left) == 3  # the template, the working clone, the test's own clone
+    following.assert_outcomes(passed=1)
+    assert _mockseed_databases(admin) == before
+
+
+def _mockseed_databases(admin: str) -> set[str]:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'")
+        return {row[0] for row in rows}

@@ -267,3 +267,91 @@ def test_every_fixture_is_documented(pytester: pytest.Pytester) -> None:
         ("mockseed_world", "Primary keys"),
     ]:
         result.stdout.fnmatch_lines([f"{name}*", f"*{words}*"])
+
+
+FLAGS = """
+import os
+from sqlalchemy import func, select
+from pytest_mockseed.models import AlertRule, Event, Feedback, Incident, Monitor, Project
+
+
+def count(session, model, *where):
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_world(seeded_org):
+    session = seeded_org.session
+    expected = [int(n) for n in os.environ["EXPECTED"].split(",")]
+    assert [
+        count(session, Event, Event.type == "error"),
+        count(session, AlertRule),
+        count(session, Incident),
+        count(session, Monitor),
+    ] == expected
+    assert count(session, Project) == 6
+    assert count(session, Event, Event.type == "transaction") == 9
+    assert count(session, Feedback) == 1
+
+
+def test_metric_alert_rule(metric_alert_rule):
+    assert metric_alert_rule.name == "My Alert Rule"
+"""
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected", "outcomes"),
+    [
+        # No per-project setup: no events, rules, incidents or monitors; the
+        # feedback and the trace still come, and asking for the rule errors.
+        ("--mockseed-skip-default-setup", "0,0,0,0", {"passed": 1, "errors": 1}),
+        # 45 more error events in each of the six projects.
+        ("--mockseed-extra-events", f"{6 * (2 + 45)},6,6,6", {"passed": 2}),
+    ],
+)
+def test_the_scenario_flags_shape_the_world(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    shared_services: list[str],
+    flag: str,
+    expected: str,
+    outcomes: dict[str, int],
+) -> None:
+    pytester.makepyfile(FLAGS)
+    monkeypatch.setenv("EXPECTED", expected)
+
+    result = pytester.runpytest_subprocess(*shared_services, "--mockseed-events=2", flag)
+
+    result.assert_outcomes(**outcomes)
+    if "errors" in outcomes:
+        result.stdout.fnmatch_lines(["*this run seeded no alert rule*skip-default-setup*"])
+
+
+def test_xdist_workers_seed_with_the_controllers_random_seed(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    shared_services: list[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("SEEDS_DIR", str(tmp_path))
+    pytester.makepyfile(
+        """
+        import os, pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_records_seed(seeded_org, n):
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            path = os.path.join(os.environ["SEEDS_DIR"], worker)
+            with open(path, "a") as out:
+                out.write(f"{seeded_org.seed} {seeded_org.world.anchor.isoformat()}\\n")
+        """
+    )
+
+    result = pytester.runpytest_subprocess(*shared_services, "-n", "2", "--mockseed-seed=random")
+
+    result.assert_outcomes(passed=4)
+    header = next(line for line in result.outlines if line.startswith("mockseed: seed="))
+    seed = header.split()[1].removeprefix("seed=")
+    recorded = {line for path in tmp_path.iterdir() for line in path.read_text().splitlines()}
+    assert len(list(tmp_path.iterdir())) == 2
+    assert len(recorded) == 1
+    assert recorded.pop().split()[0] == seed

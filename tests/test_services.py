@@ -9,12 +9,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import processes_under
+from tests.conftest import processes_under, wait_for_file
 
 ROUND_TRIP = """
 import uuid
@@ -115,7 +114,7 @@ def test_nothing_is_left_after_ctrl_c(pytester: pytest.Pytester, inner_tmp: Path
         [sys.executable, "-m", "pytest", "--mockseed-services=local", "-p", "no:cacheprovider"],
         cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    _wait_for(started, run)
+    wait_for_file(started, run)
 
     run.send_signal(signal.SIGINT)
     output, _ = run.communicate(timeout=30)
@@ -123,14 +122,6 @@ def test_nothing_is_left_after_ctrl_c(pytester: pytest.Pytester, inner_tmp: Path
     assert b"KeyboardInterrupt" in output
     assert list(inner_tmp.iterdir()) == []
     assert processes_under(inner_tmp) == []
-
-
-def _wait_for(path: Path, run: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while not path.exists():
-        assert run.poll() is None, run.stdout.read() if run.stdout else b""
-        assert time.monotonic() < deadline, "the inner run never started its test"
-        time.sleep(0.1)
 
 
 def test_each_xdist_worker_gets_working_services(

@@ -160,4 +160,6 @@ class Services:
 def _describe(handle: PostgresHandle | KafkaHandle, reason: str) -> str:
     address = getattr(handle, "address", None) or getattr(handle, "bootstrap_servers", "")
     text = f"{handle.backend} {handle.version} {address}".strip()
+    if handle.backend == "docker":
+        text += f" {handle.detail}"  # the image, e.g. "image postgres:15-local"
     return f"{text} ({reason})" if reason else text

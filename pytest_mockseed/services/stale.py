@@ -34,8 +34,28 @@ def write_owner(root: Path) -> None:
     The start time is kept beside the pid so that a recycled pid is not
     mistaken for the owner still being alive.
     """
+    (root / OWNER_FILE).write_text(owner_token())
+
+
+def owner_token() -> str:
+    """The current run as "pid start-time", which a later run checks for life."""
     pid = os.getpid()
-    (root / OWNER_FILE).write_text(f"{pid} {_start_time(pid) or ''}".strip())
+    return f"{pid} {_start_time(pid) or ''}".strip()
+
+
+def token_alive(token: str) -> bool:
+    """Whether the run an :func:`owner_token` names still runs; True when unknown."""
+    try:
+        fields = token.split()
+        pid = int(fields[0])
+    except (ValueError, IndexError):
+        return True
+
+    if not _pid_alive(pid):
+        return False
+    recorded = fields[1] if len(fields) > 1 else None
+    current = _start_time(pid)
+    return recorded is None or current is None or recorded == current
 
 
 def sweep_stale(tmp: Path) -> list[Path]:
@@ -84,16 +104,9 @@ def _candidates(tmp: Path) -> list[Path]:
 def _owner_alive(owner_file: Path) -> bool:
     """Whether the run named in ``owner_file`` still runs; True when unknown."""
     try:
-        fields = owner_file.read_text().split()
-        pid = int(fields[0])
-    except (OSError, ValueError, IndexError):
+        return token_alive(owner_file.read_text())
+    except OSError:
         return True
-
-    if not _pid_alive(pid):
-        return False
-    recorded = fields[1] if len(fields) > 1 else None
-    current = _start_time(pid)
-    return recorded is None or current is None or recorded == current
 
 
 def _pid_alive(pid: int) -> bool:

@@ -9,13 +9,17 @@ no container of those runs is left on the engine.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import docker
 import pytest
 
 from pytest_mockseed.services import docker as rung
-from tests.conftest import ENGINE_ENVIRONMENT
+from pytest_mockseed.services.handles import PostgresHandle
+from tests.conftest import ENGINE_ENVIRONMENT, wait_for_file
 from tests.test_seeded_world import COUNTS
 from tests.test_services import ROUND_TRIP
 
@@ -55,8 +59,8 @@ def test_real_sql_and_a_round_trip_in_containers(pytester: pytest.Pytester) -> N
 
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
-        "mockseed: postgres=docker 15.* (*pg_image from cli*), "
-        "kafka=docker 0.6.0-local * (*kafka_image from cli*)"
+        f"mockseed: postgres=docker 15.* image {rung.LOCAL_PG_IMAGE} (*pg_image from cli*), "
+        f"kafka=docker 0.6.0-local * image {rung.LOCAL_TANSU_IMAGE} (*kafka_image from cli*)"
     ])
 
 
@@ -67,3 +71,70 @@ def test_the_seeded_world_in_containers(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(*DOCKER_RUNG, "--mockseed-events=50")
 
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_a_failing_run_removes_its_containers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_fails(mockseed_postgres, mockseed_kafka):
+            assert False, "on purpose"
+        """
+    )
+
+    result = pytester.runpytest_subprocess(*DOCKER_RUNG)
+
+    result.assert_outcomes(failed=1)
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_an_interrupted_run_removes_its_containers(pytester: pytest.Pytester) -> None:
+    started = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import pathlib, time
+
+        def test_waits(mockseed_postgres, mockseed_kafka):
+            pathlib.Path({str(started)!r}).write_text("yes")
+            time.sleep(60)
+        """
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *DOCKER_RUNG, "-p", "no:cacheprovider"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    wait_for_file(started, run)
+
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=60)
+
+    assert b"KeyboardInterrupt" in output
+
+
+@pytest.fixture
+def password_server(live_engine: rung.EnginePing) -> Iterator[PostgresHandle]:
+    """A PostgreSQL that checks passwords: the local image, through the rung.
+
+    The suite's own local server trusts every local connection, so a refused
+    password can only be shown on a server like this one.
+    """
+    handle = rung.start_postgres(rung.LOCAL_PG_IMAGE)
+    yield handle
+    handle.stop()
+
+
+def test_a_refused_password_is_one_masked_line_naming_the_setting(
+    pytester: pytest.Pytester, password_server: PostgresHandle
+) -> None:
+    url = password_server.url.replace("://mockseed:mockseed@", "://mockseed:not-it@")
+    assert "not-it" in url
+    pytester.makepyfile("def test_it(mockseed_postgres):\n    pass\n")
+
+    result = pytester.runpytest_subprocess(f"--mockseed-db-url={url}", timeout=60)
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*PostgreSQL at postgresql+psycopg://mockseed:***@*/mockseed "
+        "(from --mockseed-db-url) is not usable: *password authentication failed*"
+    ])
+    assert "not-it" not in result.stdout.str() + result.stderr.str()

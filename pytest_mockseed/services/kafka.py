@@ -116,11 +116,16 @@ class LocalTansu:
 
     def __init__(self, binary: Path) -> None:
         self.binary = binary
-        self.root = Path(tempfile.mkdtemp(prefix="mockseed-tansu-"))
-        stale.write_owner(self.root)
-        self.log = self.root / "tansu.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        name = processes.fresh_directory_name("mockseed-tansu-")
+        self.root = Path(tempfile.gettempdir()) / name
+        self.log = self.root / "tansu.log"
+
+        # Registered before anything exists, so no interrupt can orphan it.
+        processes.stop_at_exit(self.stop)
+        self.root.mkdir(mode=0o700)
+        stale.write_owner(self.root)
 
     def start(self) -> KafkaHandle:
         """Start the broker and wait until it accepts connections."""

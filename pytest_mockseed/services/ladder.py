@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from pytest_mockseed.config import MockseedConfig
 from pytest_mockseed.errors import ServiceUnavailable
+from pytest_mockseed.services import processes
 from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ class Services:
             except Exception as error:  # keep stopping the others
                 logger.warning("services: stopping failed: %s", error)
                 problems.append(str(error))
+
+        # Servers created but not yet handed over when an interrupt came.
+        problems += processes.stop_pending()
 
         # Again at the end: the xdist controller stops last, after any worker
         # that was killed, so what such a worker left goes with the run.

@@ -155,17 +155,21 @@ class LocalPostgres:
         self.account = processes.unprivileged_account()
         self.kept = kept is not None
         self._lock: int | None = None
-        if kept is None:
-            base = server_temp_dir(self.account)
-            self.root = Path(tempfile.mkdtemp(prefix="mockseed-pg-", dir=base))
-            stale.write_owner(self.root)
-        else:
-            self.root = kept
-            self._lock = _lock_directory(kept)
-        self.data = self.root / "data"
-        self.log = self.root / "postgres.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.root = kept or server_temp_dir(self.account) / processes.fresh_directory_name(
+            "mockseed-pg-"
+        )
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+
+        # Registered before anything exists, so no interrupt can orphan it.
+        processes.stop_at_exit(self.stop)
+        if kept is None:
+            self.root.mkdir(mode=0o700)
+            stale.write_owner(self.root)
+        else:
+            self._lock = _lock_directory(kept)
 
     def start(self) -> PostgresHandle:
         """Initialise the cluster, start the server and wait until it answers."""

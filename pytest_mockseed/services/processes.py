@@ -13,11 +13,12 @@ import ctypes
 import logging
 import os
 import pwd
+import secrets
 import signal
 import socket
 import stat
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,34 @@ class RunAs:
     name: str
     uid: int
     gid: int
+
+
+#: Stops of the servers this process created, kept from the moment they
+#: exist, so an interrupt between creating one and handing it over still
+#: has it stopped (see :func:`stop_pending`).
+_pending_stops: list[Callable[[], None]] = []
+
+
+def stop_at_exit(stop_server: Callable[[], None]) -> None:
+    """Remember ``stop_server`` until :func:`stop_pending` runs it (idempotent stops)."""
+    _pending_stops.append(stop_server)
+
+
+def stop_pending() -> list[str]:
+    """Run every remembered stop, newest first; return the failures met."""
+    problems = []
+    while _pending_stops:
+        stop_server = _pending_stops.pop()
+        try:
+            stop_server()
+        except Exception as error:  # keep stopping the others
+            problems.append(str(error))
+    return problems
+
+
+def fresh_directory_name(prefix: str) -> str:
+    """A name for a new temporary directory, chosen before it is created."""
+    return prefix + secrets.token_hex(4)
 
 
 def unprivileged_account() -> RunAs | None:

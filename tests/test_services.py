@@ -11,8 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
+from pytest_mockseed.services.postgres import libpq_url
 from tests.conftest import processes_under, wait_for_file
 
 ROUND_TRIP = """
@@ -135,3 +138,15 @@ def test_each_xdist_worker_gets_working_services(
     result.assert_outcomes(passed=6)
     assert list(inner_tmp.iterdir()) == []
     assert processes_under(inner_tmp) == []
+
+
+def test_a_run_inside_this_one_leaves_this_runs_servers_alone(
+    pytester: pytest.Pytester, mockseed_postgres: PostgresHandle, mockseed_kafka: KafkaHandle
+) -> None:
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+
+    pytester.runpytest().assert_outcomes(passed=1)  # in this process, as pytester can
+
+    with psycopg.connect(libpq_url(mockseed_postgres.url)) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert mockseed_kafka.messages("nothing-here", timeout=0.5) == []

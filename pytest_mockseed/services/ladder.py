@@ -97,6 +97,7 @@ class Services:
             self._failures[name] = failure
             raise
         self._stoppers.append(handle.stop)
+        processes.handed_over(handle.stop)
         logger.debug("services: %s from %s at %s", name, handle.backend, handle.version)
         return handle
 

@@ -48,6 +48,16 @@ def stop_at_exit(stop_server: Callable[[], None]) -> None:
     _pending_stops.append(stop_server)
 
 
+def handed_over(stop_server: Callable[[], None]) -> None:
+    """Forget ``stop_server``: whoever it was handed to now stops the server.
+
+    Only servers never handed over stay pending, so a pytest run inside
+    another (pytester) stops its own leftovers, never the outer run's servers.
+    """
+    with contextlib.suppress(ValueError):
+        _pending_stops.remove(stop_server)
+
+
 def stop_pending() -> list[str]:
     """Run every remembered stop, newest first; return the failures met."""
     problems = []

@@ -112,7 +112,7 @@ def test_an_interrupted_run_removes_its_containers(pytester: pytest.Pytester) ->
 
 
 @pytest.fixture
-def password_server(live_engine: rung.EnginePing) -> Iterator[PostgresHandle]:
+def password_server(docker_engine: None) -> Iterator[PostgresHandle]:
     """A PostgreSQL that checks passwords: the local image, through the rung.
 
     The suite's own local server trusts every local connection, so a refused

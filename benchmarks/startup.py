@@ -31,8 +31,14 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 def _time_to_first_test(root: Path, *options: str) -> tuple[float, float]:
     """Seconds from launching ``pytest`` in ``root`` to its seeded test, and in all."""
     command = [
-        sys.executable, "-m", "pytest", "-q", "--mockseed-events=50",
-        "--mockseed-services=local", *options, "test_start.py",
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "--mockseed-events=50",
+        "--mockseed-services=local",
+        *options,
+        "test_start.py",
     ]
     launched = time.time()
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, env=_ENV)
@@ -52,7 +58,10 @@ def startup_figures() -> list[Figure]:
 
         subprocess.run(  # compile and cache the bytecode once, as any machine has
             [sys.executable, "-m", "pytest", "--collect-only", "-q", "test_start.py"],
-            cwd=root, capture_output=True, env=_ENV, check=False,
+            cwd=root,
+            capture_output=True,
+            env=_ENV,
+            check=False,
         )
         cold, cold_total = _time_to_first_test(root)
         _time_to_first_test(root, "--mockseed-reuse", "--mockseed-recreate")

@@ -26,12 +26,14 @@ class FeedbackItem:
 
 def read_inbox(bootstrap: str, topic: str = "ingest-occurrences") -> list[FeedbackItem]:
     """Every feedback occurrence on ``topic``, oldest first in each partition."""
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": "feedback-inbox",
-        "enable.partition.eof": True,
-        "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "feedback-inbox",
+            "enable.partition.eof": True,
+            "enable.auto.commit": False,
+        }
+    )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
@@ -55,13 +57,18 @@ def _drain(consumer: Consumer, open_partitions: set[int]) -> list[FeedbackItem]:
 
 
 def _feedback(occurrence: dict[str, object]) -> list[FeedbackItem]:
-    if occurrence.get("payload_type") != "occurrence" or occurrence.get("type") != FEEDBACK_TYPE:
+    if (
+        occurrence.get("payload_type") != "occurrence"
+        or occurrence.get("type") != FEEDBACK_TYPE
+    ):
         return []
     evidence = occurrence.get("evidence_data") or {}
     assert isinstance(evidence, dict)
-    return [FeedbackItem(
-        occurrence_id=str(occurrence["id"]),
-        project_id=int(str(occurrence["project_id"])),
-        message=str(evidence.get("message", "")),
-        contact_email=evidence.get("contact_email"),
-    )]
+    return [
+        FeedbackItem(
+            occurrence_id=str(occurrence["id"]),
+            project_id=int(str(occurrence["project_id"])),
+            message=str(evidence.get("message", "")),
+            contact_email=evidence.get("contact_email"),
+        )
+    ]

@@ -34,7 +34,9 @@ class DigestLine:
     open_for_minutes: int
 
 
-def incident_digest(session: Session, organization_id: int, now: datetime) -> list[DigestLine]:
+def incident_digest(
+    session: Session, organization_id: int, now: datetime
+) -> list[DigestLine]:
     """Every incident of the organization that is not closed, oldest first."""
     incidents = session.scalars(
         select(Incident)
@@ -46,7 +48,11 @@ def incident_digest(session: Session, organization_id: int, now: datetime) -> li
 
 
 def _line(session: Session, incident: Incident, now: datetime) -> DigestLine:
-    rule = session.get_one(AlertRule, incident.alert_rule_id) if incident.alert_rule_id else None
+    rule = (
+        session.get_one(AlertRule, incident.alert_rule_id)
+        if incident.alert_rule_id
+        else None
+    )
     slugs = session.scalars(
         select(Project.slug)
         .join(IncidentProject, IncidentProject.project_id == Project.id)

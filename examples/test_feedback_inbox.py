@@ -20,5 +20,6 @@ def test_new_feedback_arrives(mockseed_kafka, mock_feedback):
     sent = mock_feedback.occurrence
     [item] = [i for i in inbox if i.occurrence_id == sent["id"]]
     assert (item.project_id, item.contact_email) == (
-        sent["project_id"], "josh.ferge@sentry.io"
+        sent["project_id"],
+        "josh.ferge@sentry.io",
     )

@@ -22,7 +22,9 @@ def test_lists_every_open_incident(seeded_org):
 def test_a_closed_incident_leaves_the_digest(seeded_org, metric_alert_rule):
     [incident] = metric_alert_rule.incidents
     update_incident_status(
-        seeded_org.session, incident, IncidentStatus.CLOSED,
+        seeded_org.session,
+        incident,
+        IncidentStatus.CLOSED,
         status_method=IncidentStatusMethod.MANUAL,
     )
 
@@ -39,6 +41,6 @@ def test_an_organization_without_incidents(seeded_org):
 
     empty = OrganizationFactory()
 
-    assert render(incident_digest(seeded_org.session, empty.id, seeded_org.world.anchor)) == (
-        "No open incidents."
-    )
+    assert render(
+        incident_digest(seeded_org.session, empty.id, seeded_org.world.anchor)
+    ) == ("No open incidents.")

@@ -59,9 +59,7 @@ def _parse_services(value: str) -> str:
 
 def _parse_db_url(value: str) -> str:
     if not value.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-        raise ConfigError(
-            f"expected a postgresql:// URL, got {mask_url(value)!r}"
-        )
+        raise ConfigError(f"expected a postgresql:// URL, got {mask_url(value)!r}")
     return value
 
 

@@ -49,8 +49,10 @@ class DatabaseJanitor:
 
     def url_of(self, name: str) -> str:
         """The SQLAlchemy URL of database ``name`` on the same server."""
-        return make_url(self.admin_url).set(database=name).render_as_string(
-            hide_password=False
+        return (
+            make_url(self.admin_url)
+            .set(database=name)
+            .render_as_string(hide_password=False)
         )
 
     def create(self, name: str, template: str | None = None) -> str:
@@ -58,9 +60,9 @@ class DatabaseJanitor:
         _check_ours(name)
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
-            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY wal_log").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
+            statement = sql.SQL(
+                "CREATE DATABASE {} TEMPLATE {} STRATEGY wal_log"
+            ).format(sql.Identifier(name), sql.Identifier(template))
 
         self.created.append(name)
         try:
@@ -112,8 +114,11 @@ class DatabaseJanitor:
             for name, comment in conn.execute(_MARKED_DATABASES, (_OWNER_MARK + "%",)):
                 host, _, token = comment.removeprefix(_OWNER_MARK).partition(" ")
                 if host == socket.gethostname() and not stale.token_alive(token):
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(name)))
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
+                    )
                     swept.append(name)
         if swept:
             logger.info("database: removed %s, left by runs that were killed", swept)
@@ -149,7 +154,9 @@ def _owner() -> str:
 
 def _check_ours(name: str) -> None:
     if not name.startswith(PREFIX):
-        raise ValueError(f"refusing to touch {name!r}: only {PREFIX}* databases are ours")
+        raise ValueError(
+            f"refusing to touch {name!r}: only {PREFIX}* databases are ours"
+        )
 
 
 def engine_for(url: str) -> Engine:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)")
+_PASSWORD_IN_URL = re.compile(
+    r"(?P<head>://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)"
+)
 
 
 class MockseedError(Exception):

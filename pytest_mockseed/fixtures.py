@@ -101,7 +101,9 @@ def mockseed_producer(
     from pytest_mockseed.producer import ConfirmingProducer
 
     timeout = _settings(request).delivery_timeout
-    producer = ConfirmingProducer(mockseed_kafka.bootstrap_servers, delivery_timeout=timeout)
+    producer = ConfirmingProducer(
+        mockseed_kafka.bootstrap_servers, delivery_timeout=timeout
+    )
     yield producer
     producer.close()
 
@@ -119,14 +121,18 @@ def _mockseed_databases(
     hook = request.config.hook.pytest_mockseed_seed
     with _one_line_failures():
         databases = open_databases(
-            mockseed_postgres.url, _settings(request), mockseed_producer,
+            mockseed_postgres.url,
+            _settings(request),
+            mockseed_producer,
             extend=lambda world, session: hook(world=world, session=session),
             hook_sources=_hook_sources(request.config),
         )
     request.config.stash[WORLD_ANCHOR_KEY] = databases.template.world.anchor
     yield databases
     for problem in databases.close():
-        request.node.warn(pytest.PytestWarning(f"mockseed: could not clean up: {problem}"))
+        request.node.warn(
+            pytest.PytestWarning(f"mockseed: could not clean up: {problem}")
+        )
 
 
 def _hook_sources(config: pytest.Config) -> list[str]:
@@ -167,7 +173,9 @@ def mockseed_db_session(
 
     settings = _settings(request)
     isolation = _isolation(request)
-    factories.reseed(factories_seed(settings.seed_value), anchor_time=settings.anchor_time)
+    factories.reseed(
+        factories_seed(settings.seed_value), anchor_time=settings.anchor_time
+    )
     with (
         _one_line_failures(),
         _mockseed_databases.session(isolation) as session,
@@ -178,7 +186,9 @@ def mockseed_db_session(
 
 def _isolation(request: pytest.FixtureRequest) -> str:
     marker = request.node.get_closest_marker("mockseed")
-    isolation = marker.kwargs.get("isolation", "transaction") if marker else "transaction"
+    isolation = (
+        marker.kwargs.get("isolation", "transaction") if marker else "transaction"
+    )
     if isolation not in ("transaction", "database"):
         pytest.fail(
             f"@pytest.mark.mockseed(isolation={isolation!r}): expected 'transaction' "

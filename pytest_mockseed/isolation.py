@@ -75,8 +75,10 @@ def server_errors(url: str) -> Iterator[None]:
             f"PostgreSQL at {mask_url(url)} stopped answering",
             reason[-1] if reason else "no reason given",
             ["a new connection to the run's server"],
-            ["check that the server is still running (the local one dies with pytest)",
-             "rerun; the line under 'reproduce with' replays the same world"],
+            [
+                "check that the server is still running (the local one dies with pytest)",
+                "rerun; the line under 'reproduce with' replays the same world",
+            ],
         ) from None
 
 
@@ -130,10 +132,14 @@ def _kept_template(
     world = None if settings.recreate else reuse.load_ready(janitor, name)
     if world is not None:
         if producer is not None and world.sent:
-            producer.send_many([
-                OutgoingMessage(m.topic, m.value.encode(), m.key.encode() if m.key else None)
-                for m in world.sent
-            ])
+            producer.send_many(
+                [
+                    OutgoingMessage(
+                        m.topic, m.value.encode(), m.key.encode() if m.key else None
+                    )
+                    for m in world.sent
+                ]
+            )
         return SeededTemplate(name, world)
 
     janitor.adopt(name)

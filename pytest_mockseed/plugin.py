@@ -46,17 +46,26 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register every ``--mockseed-*`` option with its ini twin."""
-    group = parser.getgroup("mockseed", "seeded error-monitoring world (pytest-mockseed)")
+    group = parser.getgroup(
+        "mockseed", "seeded error-monitoring world (pytest-mockseed)"
+    )
     for option in OPTIONS:
         if option.flag:
             group.addoption(
-                option.cli, action="store_true", default=None, dest=option.dest,
+                option.cli,
+                action="store_true",
+                default=None,
+                dest=option.dest,
                 help=option.help,
             )
         else:
             group.addoption(
-                option.cli, default=None, dest=option.dest, metavar=option.metavar,
-                type=_argparse_type(option), help=option.help,
+                option.cli,
+                default=None,
+                dest=option.dest,
+                metavar=option.metavar,
+                type=_argparse_type(option),
+                help=option.help,
             )
         ini_type: Literal["bool", "string"] = "bool" if option.flag else "string"
         parser.addini(option.ini, option.help, type=ini_type, default=None)
@@ -113,7 +122,9 @@ def _with_anchor(config: pytest.Config, settings: MockseedConfig) -> MockseedCon
 
     worker_anchor = _worker_input(config).get("mockseed_anchor")
     if worker_anchor:
-        return dataclasses.replace(settings, anchor=datetime.fromisoformat(worker_anchor))
+        return dataclasses.replace(
+            settings, anchor=datetime.fromisoformat(worker_anchor)
+        )
     if settings.anchor is None:
         start = datetime.now(UTC).replace(microsecond=0)
         return dataclasses.replace(settings, anchor=start)
@@ -218,7 +229,9 @@ def pytest_runtest_makereport(
     if report.failed and "mockseed_postgres" in getattr(item, "fixturenames", ()):
         settings = item.config.stash[CONFIG_KEY]
         anchor = item.config.stash.get(WORLD_ANCHOR_KEY, settings.anchor_time)
-        report.sections.append(("mockseed", _reproduce_line(item.nodeid, settings, anchor)))
+        report.sections.append(
+            ("mockseed", _reproduce_line(item.nodeid, settings, anchor))
+        )
     return report
 
 

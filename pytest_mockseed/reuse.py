@@ -44,11 +44,18 @@ def template_key(settings: MockseedConfig, hook_sources: Sequence[str]) -> str:
     the anchor of the run that built it (``--mockseed-recreate`` renews it).
     """
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    schema = [str(CreateTable(table).compile(dialect=dialect)) for table in metadata.sorted_tables]
+    schema = [
+        str(CreateTable(table).compile(dialect=dialect))
+        for table in metadata.sorted_tables
+    ]
     anchor = settings.anchor if settings.source_of("anchor") != "default" else None
     options = [
-        __version__, settings.seed_value, settings.events, settings.skip_default_setup,
-        settings.extra_events, anchor.isoformat() if anchor else "",
+        __version__,
+        settings.seed_value,
+        settings.events,
+        settings.skip_default_setup,
+        settings.extra_events,
+        anchor.isoformat() if anchor else "",
     ]
     text = json.dumps([schema, options, list(hook_sources)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -121,7 +128,13 @@ def _world_to_json(world: World) -> dict[str, Any]:
 
 
 def _world_from_json(fields: dict[str, Any]) -> World:
-    tuples = ("member_ids", "team_ids", "project_ids", "project_names", "alert_rule_ids")
+    tuples = (
+        "member_ids",
+        "team_ids",
+        "project_ids",
+        "project_names",
+        "alert_rule_ids",
+    )
     values: dict[str, Any] = dict(fields)
     values.update({name: tuple(fields[name]) for name in tuples})
     values["sent"] = tuple(SentMessage(**message) for message in fields["sent"])

@@ -79,7 +79,9 @@ class SeededOrg:
         return next(project for project in self.projects if project.name == name)
 
     def __repr__(self) -> str:
-        return f"<SeededOrg seed={self.seed} organization_id={self.world.organization_id}>"
+        return (
+            f"<SeededOrg seed={self.seed} organization_id={self.world.organization_id}>"
+        )
 
 
 _Row = TypeVar("_Row", OrganizationMember, Team, Project)
@@ -87,7 +89,9 @@ _Row = TypeVar("_Row", OrganizationMember, Team, Project)
 
 def _in_order(session: Session, model: type[_Row], ids: Sequence[int]) -> list[_Row]:
     """Load rows by primary key in one query, in the order of ``ids``."""
-    found = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+    found = {
+        row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))
+    }
     return [found[row_id] for row_id in ids]
 
 
@@ -135,8 +139,11 @@ def run_mock_feedback(
     """Send a fresh copy of the scenario's feedback on Wind and read it back."""
     wind = world.project_id(FEEDBACK_PROJECT)
     result = create_feedback_issue(
-        session, mock_feedback_event(wind), wind,
-        FeedbackCreationSource.NEW_FEEDBACK_ENVELOPE, producer=producer,
+        session,
+        mock_feedback_event(wind),
+        wind,
+        FeedbackCreationSource.NEW_FEEDBACK_ENVELOPE,
+        producer=producer,
     )
     sent = next((d for d in result.deliveries if d.topic == OCCURRENCES_TOPIC), None)
     if sent is None or result.occurrence is None:
@@ -147,7 +154,9 @@ def run_mock_feedback(
 
     stored = _read_back(kafka, sent)
     message = BrokerMessage(
-        stored.topic, stored.partition, stored.offset,
+        stored.topic,
+        stored.partition,
+        stored.offset,
         stored.key.decode() if stored.key is not None else None,
         json.loads(stored.value or b"null"),
     )

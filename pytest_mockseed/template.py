@@ -72,7 +72,8 @@ def seed_into(
     metadata.create_all(engine)
     with Session(engine) as session:
         world = main(
-            session, producer,
+            session,
+            producer,
             events_per_project=settings.events,
             skip_default_setup=settings.skip_default_setup,
             extra_events=settings.extra_events,

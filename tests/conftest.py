@@ -21,12 +21,20 @@ RunPytest = Callable[..., pytest.RunResult]
 #: unless a test asks for ``docker_engine``: in ``auto`` mode they would
 #: otherwise all move to the Docker rung.
 ENGINE_VARIABLES = (
-    "DOCKER_HOST", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF",
-    "TESTCONTAINERS_RYUK_DISABLED", "TESTCONTAINERS_CONNECTION_MODE",
-    "TESTCONTAINERS_HOST_OVERRIDE", "MOCKSEED_DOCKER_STATE",
-    "MOCKSEED_DOCKER_NETWORK_MODE", "MOCKSEED_PG_IMAGE", "MOCKSEED_KAFKA_IMAGE",
+    "DOCKER_HOST",
+    "CONTAINERS_CONF",
+    "CONTAINERS_STORAGE_CONF",
+    "TESTCONTAINERS_RYUK_DISABLED",
+    "TESTCONTAINERS_CONNECTION_MODE",
+    "TESTCONTAINERS_HOST_OVERRIDE",
+    "MOCKSEED_DOCKER_STATE",
+    "MOCKSEED_DOCKER_NETWORK_MODE",
+    "MOCKSEED_PG_IMAGE",
+    "MOCKSEED_KAFKA_IMAGE",
 )
-ENGINE_ENVIRONMENT = {name: os.environ[name] for name in ENGINE_VARIABLES if name in os.environ}
+ENGINE_ENVIRONMENT = {
+    name: os.environ[name] for name in ENGINE_VARIABLES if name in os.environ
+}
 
 
 @pytest.fixture
@@ -73,7 +81,9 @@ def processes_under(path: Path) -> list[psutil.Process]:
     """Processes that run in or name ``path``: the servers an inner run started."""
     found = []
     for process in psutil.process_iter(["cmdline", "cwd"]):
-        seen = " ".join(process.info["cmdline"] or ()) + " " + (process.info["cwd"] or "")
+        seen = (
+            " ".join(process.info["cmdline"] or ()) + " " + (process.info["cwd"] or "")
+        )
         if str(path) in seen:
             found.append(process)
     return found
@@ -86,4 +96,3 @@ def wait_for_file(path: Path, run: subprocess.Popen[bytes]) -> None:
         assert run.poll() is None, run.stdout.read() if run.stdout else b""
         assert time.monotonic() < deadline, "the inner run never started its test"
         time.sleep(0.1)
-

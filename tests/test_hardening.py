@@ -103,10 +103,12 @@ def test_a_dead_broker_fails_feedback_clearly_and_leaves_nothing(
     )
 
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines([
-        "E *DeliveryError: Kafka did not confirm * to topic * at 127.0.0.1:*: "
-        "timeout after 2 s*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "E *DeliveryError: Kafka did not confirm * to topic * at 127.0.0.1:*: "
+            "timeout after 2 s*",
+        ]
+    )
     assert _leftovers(inner_tmp) == ([], [])
 
 
@@ -144,10 +146,12 @@ def test_a_dead_postgres_errors_clearly_and_teardown_still_cleans(
     result = pytester.runpytest_subprocess(LOCAL, timeout=RUN_TIMEOUT)
 
     result.assert_outcomes(passed=2, errors=2)
-    result.stdout.fnmatch_lines([
-        "*ERROR at setup of test_needs_the_database*",
-        "PostgreSQL at postgresql+psycopg://postgres@127.0.0.1:* stopped answering: *",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_needs_the_database*",
+            "PostgreSQL at postgresql+psycopg://postgres@127.0.0.1:* stopped answering: *",
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
     assert "OperationalError" not in result.stdout.str()
     assert _leftovers(inner_tmp) == ([], [])
@@ -197,16 +201,28 @@ Moment = Callable[[subprocess.Popen[bytes], Path], bool]
 
 
 @pytest.mark.parametrize(
-    ("moment", "events"), [(_starting, "9"), (_seeding, "20000")], ids=["start-up", "seeding"]
+    ("moment", "events"),
+    [(_starting, "9"), (_seeding, "20000")],
+    ids=["start-up", "seeding"],
 )
 def test_ctrl_c_leaves_nothing_and_the_next_run_starts_clean(
     pytester: pytest.Pytester, inner_tmp: Path, moment: Moment, events: str
 ) -> None:
     pytester.makepyfile(test_interrupted=INTERRUPTED, test_afterwards=AFTERWARDS)
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", LOCAL, f"--mockseed-events={events}",
-         "-p", "no:cacheprovider", "test_interrupted.py"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            LOCAL,
+            f"--mockseed-events={events}",
+            "-p",
+            "no:cacheprovider",
+            "test_interrupted.py",
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_for(lambda: moment(run, inner_tmp), run)
@@ -219,7 +235,9 @@ def test_ctrl_c_leaves_nothing_and_the_next_run_starts_clean(
 
     assert b"KeyboardInterrupt" in output, output.decode(errors="replace")
     assert _leftovers(inner_tmp) == ([], [])
-    after = pytester.runpytest_subprocess(LOCAL, "test_afterwards.py", timeout=RUN_TIMEOUT)
+    after = pytester.runpytest_subprocess(
+        LOCAL, "test_afterwards.py", timeout=RUN_TIMEOUT
+    )
     after.assert_outcomes(passed=1)
     assert _leftovers(inner_tmp) == ([], [])
 
@@ -258,7 +276,9 @@ def test_a_killed_xdist_worker_leaves_nothing_by_the_end(
     result = pytester.runpytest_subprocess("-n", "2", LOCAL, timeout=RUN_TIMEOUT)
 
     result.assert_outcomes(passed=6, failed=1)
-    result.stdout.fnmatch_lines(["*worker 'gw*' crashed while running*test_worker_dies*"])
+    result.stdout.fnmatch_lines(
+        ["*worker 'gw*' crashed while running*test_worker_dies*"]
+    )
     assert _leftovers(inner_tmp) == ([], [])
 
 
@@ -386,7 +406,9 @@ def test_sweep_removes_only_directories_of_dead_runs(tmp_path: Path) -> None:
     assert sorted(tmp_path.iterdir()) == sorted([alive, unowned, not_ours])
 
 
-def test_sweep_stops_a_process_left_running_in_a_stale_directory(tmp_path: Path) -> None:
+def test_sweep_stops_a_process_left_running_in_a_stale_directory(
+    tmp_path: Path,
+) -> None:
     path = _stale_dir(tmp_path, "mockseed-tansu-", str(_dead_pid()))
     orphan = subprocess.Popen(["sleep", "60"], cwd=path)
 
@@ -395,7 +417,9 @@ def test_sweep_stops_a_process_left_running_in_a_stale_directory(tmp_path: Path)
     assert orphan.wait(timeout=10) == -signal.SIGKILL
 
 
-def test_sweep_stops_a_postmaster_whose_run_died(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sweep_stops_a_postmaster_whose_run_died(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     bin_dir, _checked = postgres.find_bin_dir(None)
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries here")
@@ -420,7 +444,9 @@ def test_sweep_stops_a_postmaster_whose_run_died(monkeypatch: pytest.MonkeyPatch
 
 
 def test_databases_of_a_killed_run_are_removed_by_the_next(
-    pytester: pytest.Pytester, shared_services: list[str], mockseed_postgres: PostgresHandle
+    pytester: pytest.Pytester,
+    shared_services: list[str],
+    mockseed_postgres: PostgresHandle,
 ) -> None:
     admin = libpq_url(mockseed_postgres.url)
     before = _mockseed_databases(admin)
@@ -447,5 +473,7 @@ def test_databases_of_a_killed_run_are_removed_by_the_next(
 
 def _mockseed_databases(admin: str) -> set[str]:
     with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'")
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'"
+        )
         return {row[0] for row in rows}

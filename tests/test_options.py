@@ -15,8 +15,12 @@ PASSING_TEST = "def test_nothing():\n    pass\n"
 
 # (option, value on the command line, value in ini, what the header shows)
 OPTION_CASES = [
-    ("db_url", "postgresql://ann:s3cret@127.0.0.1:1/x", None,
-     "db_url=postgresql://ann:***@127.0.0.1:1/x"),
+    (
+        "db_url",
+        "postgresql://ann:s3cret@127.0.0.1:1/x",
+        None,
+        "db_url=postgresql://ann:***@127.0.0.1:1/x",
+    ),
     ("kafka_bootstrap", "127.0.0.1:1", None, "kafka_bootstrap=127.0.0.1:1"),
     ("services", "local", None, "services=local"),
     ("pg_bin", "/opt/pg/bin", None, "pg_bin=/opt/pg/bin"),
@@ -39,10 +43,16 @@ def _flag(name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "ini_value", "shown"), OPTION_CASES, ids=[c[0] for c in OPTION_CASES]
+    ("name", "value", "ini_value", "shown"),
+    OPTION_CASES,
+    ids=[c[0] for c in OPTION_CASES],
 )
 def test_option_from_the_command_line(
-    pytester: pytest.Pytester, name: str, value: str | None, ini_value: str | None, shown: str
+    pytester: pytest.Pytester,
+    name: str,
+    value: str | None,
+    ini_value: str | None,
+    shown: str,
 ) -> None:
     pytester.makepyfile(PASSING_TEST)
     arg = _flag(name) if value is None else f"{_flag(name)}={value}"
@@ -55,10 +65,16 @@ def test_option_from_the_command_line(
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "ini_value", "shown"), OPTION_CASES, ids=[c[0] for c in OPTION_CASES]
+    ("name", "value", "ini_value", "shown"),
+    OPTION_CASES,
+    ids=[c[0] for c in OPTION_CASES],
 )
 def test_option_from_ini(
-    pytester: pytest.Pytester, name: str, value: str | None, ini_value: str | None, shown: str
+    pytester: pytest.Pytester,
+    name: str,
+    value: str | None,
+    ini_value: str | None,
+    shown: str,
 ) -> None:
     pytester.makepyfile(PASSING_TEST)
     pytester.makeini(f"[pytest]\nmockseed_{name} = {ini_value or value}\n")
@@ -77,14 +93,18 @@ def test_command_line_beats_ini_beats_environment(
     monkeypatch.setenv("MOCKSEED_KAFKA_BOOTSTRAP", "10.0.0.1:3")
     monkeypatch.setenv("MOCKSEED_SERVICES", "docker")
     monkeypatch.setenv("MOCKSEED_PG_BIN", "/from/env")
-    pytester.makeini("[pytest]\nmockseed_services = local\nmockseed_pg_bin = /from/ini\n")
+    pytester.makeini(
+        "[pytest]\nmockseed_services = local\nmockseed_pg_bin = /from/ini\n"
+    )
 
     result = pytester.runpytest("--mockseed-pg-bin=/from/cli")
 
-    result.stdout.fnmatch_lines([
-        "mockseed: *kafka_bootstrap=10.0.0.1:3 (from env)*services=local (from ini)*"
-        "pg_bin=/from/cli (from cli)*"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "mockseed: *kafka_bootstrap=10.0.0.1:3 (from env)*services=local (from ini)*"
+            "pg_bin=/from/cli (from cli)*"
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,7 +170,9 @@ def test_seed_random_then_last_replays_it(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(PASSING_TEST)
 
     first = pytester.runpytest("--mockseed-seed=random")
-    seed_line = next(line for line in first.outlines if line.startswith("mockseed: seed="))
+    seed_line = next(
+        line for line in first.outlines if line.startswith("mockseed: seed=")
+    )
     seed = seed_line.split()[1]
     second = pytester.runpytest("--mockseed-seed=last")
 
@@ -208,7 +230,14 @@ def test_help_lists_the_group_and_every_option(pytester: pytest.Pytester) -> Non
 
 
 def test_the_modules_pytest_loads_import_nothing_heavy() -> None:
-    heavy = ["sqlalchemy", "psycopg", "confluent_kafka", "docker", "testcontainers", "factory"]
+    heavy = [
+        "sqlalchemy",
+        "psycopg",
+        "confluent_kafka",
+        "docker",
+        "testcontainers",
+        "factory",
+    ]
     code = (
         "import sys, pytest_mockseed.plugin, pytest_mockseed.fixtures;"
         f"print([m for m in {heavy!r} if m in sys.modules])"

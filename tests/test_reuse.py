@@ -46,7 +46,9 @@ def seeded_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def shared_db(shared_services: list[str]) -> list[str]:
     """Reuse the outer server, but give every inner run a fresh broker of its own."""
-    return [option for option in shared_services if option.startswith("--mockseed-db-url")]
+    return [
+        option for option in shared_services if option.startswith("--mockseed-db-url")
+    ]
 
 
 @pytest.fixture
@@ -97,7 +99,9 @@ def test_a_changed_hook_rebuilds_the_template(
     pytester.makepyfile(TEST)
     _run(pytester, *shared_db, "--mockseed-reuse")
 
-    pytester.makeconftest(CONFTEST.replace("    with open", "    session.flush()\n    with open"))
+    pytester.makeconftest(
+        CONFTEST.replace("    with open", "    session.flush()\n    with open")
+    )
     _run(pytester, *shared_db, "--mockseed-reuse")
 
     assert seeded_log.read_text().split() == ["1337", "1337"]

@@ -41,7 +41,9 @@ def test_the_world_a_new_user_gets(seeded_org, mockseed_kafka):
 def test_a_new_users_test_finds_the_promised_world(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(COUNTS)
 
-    result = pytester.runpytest_subprocess("-p", "pytest_mockseed", "--mockseed-events=50")
+    result = pytester.runpytest_subprocess(
+        "-p", "pytest_mockseed", "--mockseed-events=50"
+    )
 
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["mockseed: seed=1337 events=50*"])
@@ -166,8 +168,13 @@ def test_the_same_seed_gives_the_same_rows_and_another_differs(
 
     first = _dump(pytester, monkeypatch, tmp_path / "a.json", *shared_services)
     second = _dump(pytester, monkeypatch, tmp_path / "b.json", *shared_services)
-    other = _dump(pytester, monkeypatch, tmp_path / "c.json", *shared_services,
-                  "--mockseed-seed=99")
+    other = _dump(
+        pytester,
+        monkeypatch,
+        tmp_path / "c.json",
+        *shared_services,
+        "--mockseed-seed=99",
+    )
 
     assert sum(len(rows) for rows in first.values()) > 100
     assert first == second
@@ -319,11 +326,15 @@ def test_the_scenario_flags_shape_the_world(
     pytester.makepyfile(FLAGS)
     monkeypatch.setenv("EXPECTED", expected)
 
-    result = pytester.runpytest_subprocess(*shared_services, "--mockseed-events=2", flag)
+    result = pytester.runpytest_subprocess(
+        *shared_services, "--mockseed-events=2", flag
+    )
 
     result.assert_outcomes(**outcomes)
     if "errors" in outcomes:
-        result.stdout.fnmatch_lines(["*this run seeded no alert rule*skip-default-setup*"])
+        result.stdout.fnmatch_lines(
+            ["*this run seeded no alert rule*skip-default-setup*"]
+        )
 
 
 def test_xdist_workers_seed_with_the_controllers_random_seed(
@@ -346,12 +357,18 @@ def test_xdist_workers_seed_with_the_controllers_random_seed(
         """
     )
 
-    result = pytester.runpytest_subprocess(*shared_services, "-n", "2", "--mockseed-seed=random")
+    result = pytester.runpytest_subprocess(
+        *shared_services, "-n", "2", "--mockseed-seed=random"
+    )
 
     result.assert_outcomes(passed=4)
-    header = next(line for line in result.outlines if line.startswith("mockseed: seed="))
+    header = next(
+        line for line in result.outlines if line.startswith("mockseed: seed=")
+    )
     seed = header.split()[1].removeprefix("seed=")
-    recorded = {line for path in tmp_path.iterdir() for line in path.read_text().splitlines()}
+    recorded = {
+        line for path in tmp_path.iterdir() for line in path.read_text().splitlines()
+    }
     assert len(list(tmp_path.iterdir())) == 2
     assert len(recorded) == 1
     assert recorded.pop().split()[0] == seed

@@ -63,11 +63,13 @@ def test_local_rungs_give_real_sql_and_a_round_trip(
     result = pytester.runpytest_subprocess("--mockseed-services=local")
 
     result.assert_outcomes(passed=3)
-    result.stdout.re_match_lines([
-        r"mockseed: seed=1337 events=9, services=local \(from cli\)",
-        r"mockseed: postgres=local 1\d\.\d+ 127\.0\.0\.1:\d+ .*, "
-        r"kafka=tansu \d+\.\d+\.\d+ 127\.0\.0\.1:\d+.*",
-    ])
+    result.stdout.re_match_lines(
+        [
+            r"mockseed: seed=1337 events=9, services=local \(from cli\)",
+            r"mockseed: postgres=local 1\d\.\d+ 127\.0\.0\.1:\d+ .*, "
+            r"kafka=tansu \d+\.\d+\.\d+ 127\.0\.0\.1:\d+.*",
+        ]
+    )
     assert list(inner_tmp.iterdir()) == []
     assert processes_under(inner_tmp) == []
 
@@ -75,7 +77,9 @@ def test_local_rungs_give_real_sql_and_a_round_trip(
 def test_services_given_by_url_are_used_and_left_running(
     pytester: pytest.Pytester, shared_services: list[str], inner_tmp: Path
 ) -> None:
-    pytester.makepyfile(ROUND_TRIP.replace('"local"', '"url"').replace('"tansu"', '"url"'))
+    pytester.makepyfile(
+        ROUND_TRIP.replace('"local"', '"url"').replace('"tansu"', '"url"')
+    )
 
     result = pytester.runpytest_subprocess(*shared_services)
 
@@ -102,7 +106,9 @@ def test_nothing_is_left_after_a_failing_run(
     assert processes_under(inner_tmp) == []
 
 
-def test_nothing_is_left_after_ctrl_c(pytester: pytest.Pytester, inner_tmp: Path) -> None:
+def test_nothing_is_left_after_ctrl_c(
+    pytester: pytest.Pytester, inner_tmp: Path
+) -> None:
     started = pytester.path / "started"
     pytester.makepyfile(
         f"""
@@ -114,8 +120,17 @@ def test_nothing_is_left_after_ctrl_c(pytester: pytest.Pytester, inner_tmp: Path
         """
     )
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--mockseed-services=local", "-p", "no:cacheprovider"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--mockseed-services=local",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     wait_for_file(started, run)
 
@@ -141,7 +156,9 @@ def test_each_xdist_worker_gets_working_services(
 
 
 def test_a_run_inside_this_one_leaves_this_runs_servers_alone(
-    pytester: pytest.Pytester, mockseed_postgres: PostgresHandle, mockseed_kafka: KafkaHandle
+    pytester: pytest.Pytester,
+    mockseed_postgres: PostgresHandle,
+    mockseed_kafka: KafkaHandle,
 ) -> None:
     pytester.makepyfile("def test_nothing():\n    pass\n")
 

@@ -87,12 +87,23 @@ def main(
     slower and gives the same rows.
     """
     if events_per_project < 0:
-        raise ValueError(f"events_per_project must be 0 or more, got {events_per_project}")
+        raise ValueError(
+            f"events_per_project must be 0 or more, got {events_per_project}"
+        )
 
     anchor = anchor or datetime.now(UTC).replace(microsecond=0)
     with determinism.frozen(anchor, seed) as rng:
-        return _seed(session, producer, rng, events_per_project, skip_default_setup,
-                     extra_events, seed, anchor, bulk)
+        return _seed(
+            session,
+            producer,
+            rng,
+            events_per_project,
+            skip_default_setup,
+            extra_events,
+            seed,
+            anchor,
+            bulk,
+        )
 
 
 def _seed(
@@ -121,10 +132,14 @@ def _seed(
     if not skip_default_setup:
         for index, project in enumerate(projects.values()):
             _default_setup(session, project, index, member)
-            rule_ids.append(steps.create_metric_alert_rule(session, organization, project).id)
+            rule_ids.append(
+                steps.create_metric_alert_rule(session, organization, project).id
+            )
             ref = events.ProjectRef(project.id, index, project.slug)
-            error_count += store(session, _project_events(rng, ref, events_per_project,
-                                                          extra_events, anchor))
+            error_count += store(
+                session,
+                _project_events(rng, ref, events_per_project, extra_events, anchor),
+            )
 
     feedback = _create_mock_user_feedback(session, producer, projects[FEEDBACK_PROJECT])
     ids = {name: project.id for name, project in projects.items()}
@@ -132,26 +147,34 @@ def _seed(
     session.flush()
 
     return World(
-        seed=seed, anchor=anchor, organization_id=organization.id, owner_id=owner.id,
-        user_id=user.id, member_ids=(owner_member.id, member.id),
+        seed=seed,
+        anchor=anchor,
+        organization_id=organization.id,
+        owner_id=owner.id,
+        user_id=user.id,
+        member_ids=(owner_member.id, member.id),
         team_ids=tuple(team.id for team in teams),
-        project_ids=tuple(ids.values()), project_names=tuple(ids),
-        alert_rule_ids=tuple(rule_ids), feedback_id=feedback.feedback.id,
-        occurrence=feedback.occurrence, error_events=error_count,
-        transactions=transactions, sent=_sent(feedback.deliveries),
+        project_ids=tuple(ids.values()),
+        project_names=tuple(ids),
+        alert_rule_ids=tuple(rule_ids),
+        feedback_id=feedback.feedback.id,
+        occurrence=feedback.occurrence,
+        error_events=error_count,
+        transactions=transactions,
+        sent=_sent(feedback.deliveries),
     )
 
 
 def _sent(deliveries: Iterable[Delivery]) -> tuple[SentMessage, ...]:
     return tuple(
-        SentMessage(d.topic, d.key.decode() if d.key is not None else None, d.value.decode())
+        SentMessage(
+            d.topic, d.key.decode() if d.key is not None else None, d.value.decode()
+        )
         for d in deliveries
     )
 
 
-def _default_setup(
-    session: Session, project: Any, index: int, member: Any
-) -> None:
+def _default_setup(session: Session, project: Any, index: int, member: Any) -> None:
     environment = steps.create_environment(
         session, project, events.environment_of_project(index)
     )
@@ -181,13 +204,22 @@ def mock_feedback_event(project_id: int) -> dict[str, Any]:
         "timestamp": determinism.now().timestamp(),
         "received": "2024-4-27T22:23:29.574000+00:00",
         "environment": "production",
-        "user": {"ip_address": "72.164.175.154", "email": contact["email"],
-                 "id": 880461, "isStaff": False, "name": contact["name"]},
-        "contexts": {"feedback": {
-            "contact_email": contact["email"], "name": contact["name"],
-            "message": " test test   ", "replay_id": "3d621c61593c4ff9b43f8490a78ae18e",
-            "url": FEEDBACK_URL,
-        }},
+        "user": {
+            "ip_address": "72.164.175.154",
+            "email": contact["email"],
+            "id": 880461,
+            "isStaff": False,
+            "name": contact["name"],
+        },
+        "contexts": {
+            "feedback": {
+                "contact_email": contact["email"],
+                "name": contact["name"],
+                "message": " test test   ",
+                "replay_id": "3d621c61593c4ff9b43f8490a78ae18e",
+                "url": FEEDBACK_URL,
+            }
+        },
         "breadcrumbs": [],
         "platform": "javascript",
     }
@@ -199,7 +231,10 @@ def _create_mock_user_feedback(
     from pytest_mockseed.domain import FeedbackCreationSource, create_feedback_issue
 
     return create_feedback_issue(
-        session, mock_feedback_event(project.id), project.id,
-        FeedbackCreationSource.NEW_FEEDBACK_ENVELOPE, producer=producer,
+        session,
+        mock_feedback_event(project.id),
+        project.id,
+        FeedbackCreationSource.NEW_FEEDBACK_ENVELOPE,
+        producer=producer,
         has_attachment=True,
     )

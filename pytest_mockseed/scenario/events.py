@@ -33,7 +33,16 @@ ENVIRONMENTS = ("production", "production", "staging", "alpha", "beta", "")
 EXTRA_EVENTS_PER_PROJECT = 45
 # Each project of the reference consumes nine environment names.
 ENVIRONMENTS_PER_PROJECT = 9
-_USERNAMES = ("ada", "grace", "linus", "margaret", "ken", "barbara", "dennis", "frances")
+_USERNAMES = (
+    "ada",
+    "grace",
+    "linus",
+    "margaret",
+    "ken",
+    "barbara",
+    "dennis",
+    "frances",
+)
 _CITIES = (
     ("San Francisco", "US"),
     ("Melbourne", "AU"),
@@ -70,9 +79,13 @@ def error_events(
     for number in range(count):
         platform, sample = SAMPLES[number % len(SAMPLES)]
         environment = ENVIRONMENTS[(project.index + 1 + number) % len(ENVIRONMENTS)]
-        message = _SLOW_QUERY if sample == "PHP" else f"This is an example {sample} exception"
+        message = (
+            _SLOW_QUERY if sample == "PHP" else f"This is an example {sample} exception"
+        )
         level = "warning" if platform == "csp" else "error"
-        yield _event(rng, project, anchor, platform, level, message, environment, release)
+        yield _event(
+            rng, project, anchor, platform, level, message, environment, release
+        )
 
 
 def extra_events(
@@ -98,7 +111,11 @@ def _event(
     release: str | None,
 ) -> dict[str, Any]:
     timestamp = anchor - timedelta(seconds=rng.random() * EVENT_WINDOW_SECONDS)
-    tags = {"level": level, "server_name": "web01.example.org", "environment": environment}
+    tags = {
+        "level": level,
+        "server_name": "web01.example.org",
+        "environment": environment,
+    }
     return {
         "event_id": f"{rng.getrandbits(128):032x}",
         "project_id": project.id,
@@ -131,7 +148,9 @@ def _user(rng: random.Random) -> dict[str, Any]:
 
 
 def _sdk(platform: str) -> dict[str, str] | None:
-    return {"name": "raven-js", "version": "2.1.0"} if platform == "javascript" else None
+    return (
+        {"name": "raven-js", "version": "2.1.0"} if platform == "javascript" else None
+    )
 
 
 @dataclass(frozen=True)
@@ -143,15 +162,27 @@ class TraceNode:
     children: tuple[TraceNode, ...] = ()
 
 
-TRACE = TraceNode("Fire", "/plants/:plantId/", (
-    TraceNode("Earth", "/api/plants/", (
-        TraceNode("Wind", "/products/all/"),
-        TraceNode("Water", "/analytics/"),
-        TraceNode("Heart", "tasks.create_invoice", tuple(
-            TraceNode("Heart", "tasks.process_invoice") for _ in range(4)
-        )),
-    )),
-))
+TRACE = TraceNode(
+    "Fire",
+    "/plants/:plantId/",
+    (
+        TraceNode(
+            "Earth",
+            "/api/plants/",
+            (
+                TraceNode("Wind", "/products/all/"),
+                TraceNode("Water", "/analytics/"),
+                TraceNode(
+                    "Heart",
+                    "tasks.create_invoice",
+                    tuple(
+                        TraceNode("Heart", "tasks.process_invoice") for _ in range(4)
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
 TRACE_SECONDS = 4.0
 
 

@@ -18,8 +18,20 @@ from sqlalchemy.orm import Session
 from pytest_mockseed.models import Event
 
 EVENT_COLUMNS = (
-    "event_id", "project_id", "type", "platform", "level", "message", "environment",
-    "release", "timestamp", "tags", "data", "trace_id", "span_id", "parent_span_id",
+    "event_id",
+    "project_id",
+    "type",
+    "platform",
+    "level",
+    "message",
+    "environment",
+    "release",
+    "timestamp",
+    "tags",
+    "data",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
     "transaction",
 )
 _JSON_COLUMNS = frozenset({"tags", "data"})

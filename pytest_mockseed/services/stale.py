@@ -96,7 +96,8 @@ def _candidates(tmp: Path) -> list[Path]:
     except OSError:
         return []
     return [
-        entry for entry in entries
+        entry
+        for entry in entries
         if entry.name.startswith(PREFIXES) and entry.is_dir() and not entry.is_symlink()
     ]
 

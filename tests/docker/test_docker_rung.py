@@ -597,7 +597,9 @@ def test_script_starts_an_engine_and_stops_it_without_a_trace(tmp_path: Path) ->
             _script("stop", str(state))
 
 
-def _check_started_then_stop(started: subprocess.CompletedProcess[str], state: Path) -> None:
+def _check_started_then_stop(
+    started: subprocess.CompletedProcess[str], state: Path
+) -> None:
     assert started.returncode == 0, started.stderr
     exports = dict(
         line.removeprefix("export ").split("=", 1)

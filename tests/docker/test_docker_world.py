@@ -32,7 +32,9 @@ DOCKER_RUNG = [
 
 @pytest.fixture
 def docker_engine(
-    live_engine: rung.EnginePing, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    live_engine: rung.EnginePing,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[None]:
     """Give the inner runs the engine's environment, and check they leave nothing."""
     for name, value in ENGINE_ENVIRONMENT.items():
@@ -53,15 +55,19 @@ def _labelled_containers() -> set[str]:
 
 @pytest.mark.usefixtures("docker_engine")
 def test_real_sql_and_a_round_trip_in_containers(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(ROUND_TRIP.replace('"local"', '"docker"').replace('"tansu"', '"docker"'))
+    pytester.makepyfile(
+        ROUND_TRIP.replace('"local"', '"docker"').replace('"tansu"', '"docker"')
+    )
 
     result = pytester.runpytest_subprocess(*DOCKER_RUNG)
 
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines([
-        f"mockseed: postgres=docker 15.* image {rung.LOCAL_PG_IMAGE} (*pg_image from cli*), "
-        f"kafka=docker 0.6.0-local * image {rung.LOCAL_TANSU_IMAGE} (*kafka_image from cli*)"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"mockseed: postgres=docker 15.* image {rung.LOCAL_PG_IMAGE} (*pg_image from cli*), "
+            f"kafka=docker 0.6.0-local * image {rung.LOCAL_TANSU_IMAGE} (*kafka_image from cli*)"
+        ]
+    )
 
 
 @pytest.mark.usefixtures("docker_engine")
@@ -101,7 +107,9 @@ def test_an_interrupted_run_removes_its_containers(pytester: pytest.Pytester) ->
     )
     run = subprocess.Popen(
         [sys.executable, "-m", "pytest", *DOCKER_RUNG, "-p", "no:cacheprovider"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     wait_for_file(started, run)
 
@@ -133,8 +141,10 @@ def test_a_refused_password_is_one_masked_line_naming_the_setting(
     result = pytester.runpytest_subprocess(f"--mockseed-db-url={url}", timeout=60)
 
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*PostgreSQL at postgresql+psycopg://mockseed:***@*/mockseed "
-        "(from --mockseed-db-url) is not usable: *password authentication failed*"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*PostgreSQL at postgresql+psycopg://mockseed:***@*/mockseed "
+            "(from --mockseed-db-url) is not usable: *password authentication failed*"
+        ]
+    )
     assert "not-it" not in result.stdout.str() + result.stderr.str()

@@ -27,7 +27,6 @@ from tests.domain.support import make_rule
 ABOVE = AlertRuleThresholdType.ABOVE
 
 
-
 def rule_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AlertRule)) or 0
 

@@ -43,7 +43,6 @@ STARTED = ANCHOR - timedelta(minutes=7)
 ALERT_TRIGGERED = IncidentType.ALERT_TRIGGERED
 
 
-
 @pytest.fixture
 def rule(session: Session, organization: Organization, project: Project) -> AlertRule:
     return make_rule(session, organization, project)

@@ -32,7 +32,6 @@ ABOVE = AlertRuleThresholdType.ABOVE
 BELOW = AlertRuleThresholdType.BELOW
 
 
-
 @pytest.fixture
 def rule(session: Session, organization: Organization, project: Project) -> AlertRule:
     return make_rule(session, organization, project)

@@ -34,7 +34,7 @@ EVENT_COLUMNS = (
     "parent_span_id",
     "transaction",
 )
-_JSON_COLUMNS = frozenset({"tags", "data"})
+_JSON_INDEXES = tuple(EVENT_COLUMNS.index(name) for name in ("tags", "data"))
 _QUOTED_COLUMNS = ", ".join('"' + column + '"' for column in EVENT_COLUMNS)
 _COPY_EVENTS = f"COPY {Event.__tablename__} ({_QUOTED_COLUMNS}) FROM STDIN"
 
@@ -48,13 +48,17 @@ def copy_events(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
     count = 0
     with connection.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
         for row in rows:
-            copy.write_row([_copy_value(name, row[name]) for name in EVENT_COLUMNS])
+            copy.write_row(_copy_row(row))
             count += 1
     return count
 
 
-def _copy_value(name: str, value: Any) -> Any:
-    return Jsonb(value) if name in _JSON_COLUMNS and value is not None else value
+def _copy_row(row: Mapping[str, Any]) -> list[Any]:
+    values = [row[name] for name in EVENT_COLUMNS]
+    for index in _JSON_INDEXES:
+        if values[index] is not None:
+            values[index] = Jsonb(values[index])
+    return values
 
 
 def add_events(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:

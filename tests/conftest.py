@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -96,3 +98,36 @@ def wait_for_file(path: Path, run: subprocess.Popen[bytes]) -> None:
         assert run.poll() is None, run.stdout.read() if run.stdout else b""
         assert time.monotonic() < deadline, "the inner run never started its test"
         time.sleep(0.1)
+
+
+def interrupted_run(pytester: pytest.Pytester, *args: str) -> bytes:
+    """Run a test that waits on the services, press Ctrl-C once it runs; the output.
+
+    Used to check that an interrupted run leaves nothing behind, whichever
+    rung ``args`` choose.
+    """
+    started = pytester.path / "started"
+    pytester.makepyfile(
+        f"""
+        import pathlib, time
+
+        def test_waits(mockseed_postgres, mockseed_kafka):
+            pathlib.Path({str(started)!r}).write_text("yes")
+            time.sleep(60)
+        """
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_file(started, run)
+        run.send_signal(signal.SIGINT)
+        output, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    return output

@@ -6,9 +6,6 @@ services are process state: children, ports and temporary directories.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -16,7 +13,7 @@ import pytest
 
 from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
 from pytest_mockseed.services.postgres import libpq_url
-from tests.conftest import processes_under, wait_for_file
+from tests.conftest import interrupted_run, processes_under
 
 ROUND_TRIP = """
 import uuid
@@ -109,33 +106,7 @@ def test_nothing_is_left_after_a_failing_run(
 def test_nothing_is_left_after_ctrl_c(
     pytester: pytest.Pytester, inner_tmp: Path
 ) -> None:
-    started = pytester.path / "started"
-    pytester.makepyfile(
-        f"""
-        import pathlib, time
-
-        def test_waits(mockseed_postgres, mockseed_kafka):
-            pathlib.Path({str(started)!r}).write_text("yes")
-            time.sleep(60)
-        """
-    )
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--mockseed-services=local",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    wait_for_file(started, run)
-
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=30)
+    output = interrupted_run(pytester, "--mockseed-services=local")
 
     assert b"KeyboardInterrupt" in output
     assert list(inner_tmp.iterdir()) == []

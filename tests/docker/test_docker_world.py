@@ -9,9 +9,6 @@ no container of those runs is left on the engine.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import docker
@@ -19,7 +16,7 @@ import pytest
 
 from pytest_mockseed.services import docker as rung
 from pytest_mockseed.services.handles import PostgresHandle
-from tests.conftest import ENGINE_ENVIRONMENT, wait_for_file
+from tests.conftest import ENGINE_ENVIRONMENT, interrupted_run
 from tests.test_seeded_world import COUNTS
 from tests.test_services import ROUND_TRIP
 
@@ -95,26 +92,7 @@ def test_a_failing_run_removes_its_containers(pytester: pytest.Pytester) -> None
 
 @pytest.mark.usefixtures("docker_engine")
 def test_an_interrupted_run_removes_its_containers(pytester: pytest.Pytester) -> None:
-    started = pytester.path / "started"
-    pytester.makepyfile(
-        f"""
-        import pathlib, time
-
-        def test_waits(mockseed_postgres, mockseed_kafka):
-            pathlib.Path({str(started)!r}).write_text("yes")
-            time.sleep(60)
-        """
-    )
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *DOCKER_RUNG, "-p", "no:cacheprovider"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    wait_for_file(started, run)
-
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=60)
+    output = interrupted_run(pytester, *DOCKER_RUNG)
 
     assert b"KeyboardInterrupt" in output
 

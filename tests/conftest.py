@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 
 from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
@@ -131,3 +132,12 @@ def interrupted_run(pytester: pytest.Pytester, *args: str) -> bytes:
             run.kill()
             run.communicate()
     return output
+
+
+def databases_like(admin: str, pattern: str = "mockseed%") -> set[str]:
+    """Names of the databases on the server at ``admin`` that match ``pattern``."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
+        )
+        return {row[0] for row in rows}

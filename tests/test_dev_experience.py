@@ -10,6 +10,7 @@ import pytest
 from pytest_mockseed.services.handles import PostgresHandle
 from pytest_mockseed.services.postgres import libpq_url
 from pytest_mockseed.services.processes import free_port
+from tests.conftest import databases_like
 
 NEEDS_POSTGRES = "def test_it(mockseed_postgres):\n    pass\n"
 NEEDS_KAFKA = "def test_it(mockseed_kafka):\n    pass\n"
@@ -144,14 +145,6 @@ def test_auto_falls_to_local_processes_when_no_engine_answers(
     result.stdout.fnmatch_lines(["mockseed: postgres=local *"])
 
 
-def _our_databases(admin: str) -> set[str]:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'"
-        )
-        return {row[0] for row in rows}
-
-
 @pytest.fixture
 def users_database(mockseed_postgres: PostgresHandle) -> Iterator[str]:
     """A database of the user's own on the server, with a table in it."""
@@ -171,7 +164,7 @@ def users_database(mockseed_postgres: PostgresHandle) -> Iterator[str]:
 def test_a_server_given_by_url_keeps_everything_but_our_databases(
     pytester: pytest.Pytester, shared_services: list[str], users_database: str
 ) -> None:
-    before = _our_databases(users_database)
+    before = databases_like(users_database)
     pytester.makepyfile(
         """
         import pytest
@@ -188,6 +181,6 @@ def test_a_server_given_by_url_keeps_everything_but_our_databases(
     result = pytester.runpytest_subprocess(*shared_services)
 
     result.assert_outcomes(passed=2)
-    assert _our_databases(users_database) == before
+    assert databases_like(users_database) == before
     with psycopg.connect(users_database.rsplit("/", 1)[0] + "/users_app") as conn:
         assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)

@@ -21,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-import psycopg
 import pytest
 
 from pytest_mockseed.services import postgres, stale
 from pytest_mockseed.services.handles import PostgresHandle
 from pytest_mockseed.services.postgres import libpq_url
-from tests.conftest import processes_under
+from tests.conftest import databases_like, processes_under
 
 LOCAL = "--mockseed-services=local"
 #: Generous bound on one inner run; reaching it means something hung.
@@ -449,7 +448,7 @@ def test_databases_of_a_killed_run_are_removed_by_the_next(
     mockseed_postgres: PostgresHandle,
 ) -> None:
     admin = libpq_url(mockseed_postgres.url)
-    before = _mockseed_databases(admin)
+    before = databases_like(admin)
     pytester.makepyfile(
         """
         import os, pytest
@@ -460,7 +459,7 @@ def test_databases_of_a_killed_run_are_removed_by_the_next(
         """
     )
     killed = pytester.runpytest_subprocess(*shared_services, timeout=RUN_TIMEOUT)
-    left = _mockseed_databases(admin) - before
+    left = databases_like(admin) - before
     pytester.makepyfile("def test_killed(seeded_org):\n    pass\n")
 
     following = pytester.runpytest_subprocess(*shared_services, timeout=RUN_TIMEOUT)
@@ -468,12 +467,4 @@ def test_databases_of_a_killed_run_are_removed_by_the_next(
     assert killed.ret not in (0, 1)
     assert len(left) == 3  # the template, the working clone, the test's own clone
     following.assert_outcomes(passed=1)
-    assert _mockseed_databases(admin) == before
-
-
-def _mockseed_databases(admin: str) -> set[str]:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed%'"
-        )
-        return {row[0] for row in rows}
+    assert databases_like(admin) == before

@@ -14,6 +14,9 @@ import pytest
 
 from pytest_mockseed.services.handles import PostgresHandle
 from pytest_mockseed.services.postgres import libpq_url
+from tests.conftest import databases_like
+
+KEPT = "mockseed_kept_%"
 
 CONFTEST = """
 import os
@@ -57,18 +60,8 @@ def admin(mockseed_postgres: PostgresHandle) -> Iterator[str]:
     url = libpq_url(mockseed_postgres.url)
     yield url
     with psycopg.connect(url, autocommit=True) as conn:
-        for (name,) in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed_kept_%'"
-        ).fetchall():
+        for name in databases_like(url, KEPT):
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _kept(admin: str) -> list[str]:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'mockseed_kept_%'"
-        ).fetchall()
-    return [row[0] for row in rows]
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> None:
@@ -85,7 +78,7 @@ def test_a_kept_template_is_reused_then_rebuilt_when_options_change(
     _run(pytester, *shared_db, "--mockseed-reuse")
     _run(pytester, *shared_db, "--mockseed-reuse")
     assert seeded_log.read_text().split() == ["1337"]
-    assert len(_kept(admin)) == 1
+    assert len(databases_like(admin, KEPT)) == 1
 
     _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-seed=5")
     _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-recreate")
@@ -124,7 +117,7 @@ def test_a_half_built_or_changed_template_is_rebuilt(
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(TEST)
     _run(pytester, *shared_db, "--mockseed-reuse")
-    [name] = _kept(admin)
+    [name] = sorted(databases_like(admin, KEPT))
 
     target = admin if "COMMENT" in damage else admin.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(target, autocommit=True) as conn:

@@ -25,12 +25,14 @@ from pytest_mockseed.config import (
     with_seed,
 )
 from pytest_mockseed.errors import ConfigError, mask_url
+from pytest_mockseed.preload import BackgroundImport
 from pytest_mockseed.services.ladder import Services
 
 pytest_plugins = ["pytest_mockseed.fixtures"]
 
 CONFIG_KEY = pytest.StashKey[MockseedConfig]()
 SERVICES_KEY = pytest.StashKey[Services]()
+PRELOAD_KEY = pytest.StashKey[BackgroundImport]()
 #: The anchor of the seeded world, which a reused template may have kept.
 WORLD_ANCHOR_KEY = pytest.StashKey[datetime]()
 SEED_CACHE_KEY = "mockseed/seed"
@@ -97,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.stash[CONFIG_KEY] = settings
     config.stash[SERVICES_KEY] = Services(settings)
+    config.stash[PRELOAD_KEY] = BackgroundImport()
 
 
 def _resolve_settings(config: pytest.Config) -> MockseedConfig:
@@ -196,7 +199,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     Starting here, rather than in the first test, lets the header line say
     where they run; a failure is kept and raised by the fixture that needs
-    the service, in every test that asks for it.
+    the service, in every test that asks for it. The database layer is
+    imported in the background meanwhile (:mod:`pytest_mockseed.preload`).
     """
     needed: set[str] = set()
     for item in session.items:
@@ -204,6 +208,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not needed:
         return
 
+    session.config.stash[PRELOAD_KEY].start()
     services = session.config.stash[SERVICES_KEY]
     from pytest_mockseed.errors import ServiceUnavailable
 
@@ -265,6 +270,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _stop_services(config: pytest.Config) -> None:
+    preload = config.stash.get(PRELOAD_KEY, None)
+    if preload is not None:
+        preload.join()
+
     services = config.stash.get(SERVICES_KEY, None)
     if services is None:
         return

@@ -166,20 +166,19 @@ def mockseed_db_session(
     its own, cloned from the seeded template, where commits are visible to
     other connections (``session.get_bind().url``). The factories of
     ``pytest_mockseed.factories`` create their rows in this session, and are
-    re-seeded, while the test runs.
+    re-seeded, while the test runs (factory_boy is only imported when the
+    test or its module imports the factories).
     """
-    from pytest_mockseed import factories
+    from pytest_mockseed import binding
     from pytest_mockseed.determinism import factories_seed
 
     settings = _settings(request)
     isolation = _isolation(request)
-    factories.reseed(
-        factories_seed(settings.seed_value), anchor_time=settings.anchor_time
-    )
+    seed = factories_seed(settings.seed_value)
     with (
         _one_line_failures(),
         _mockseed_databases.session(isolation) as session,
-        factories.bound_to(session),
+        binding.bound(session, seed, settings.anchor_time),
     ):
         yield session
 

@@ -260,6 +260,52 @@ def test_alert_rule_feedback_and_factories_through_the_fixtures(
     result.assert_outcomes(passed=3)
 
 
+LATE_IMPORT = """
+import os
+import sys
+
+
+def test_a_test_without_factories_does_not_load_factory_boy(seeded_org):
+    assert "factory" not in sys.modules
+
+
+def test_factories_imported_in_the_test(seeded_org):
+    from pytest_mockseed.factories import UserFactory
+
+    with open(os.environ["FACTORY_EMAILS"], "a") as out:
+        out.write(UserFactory().email + "\\n")
+"""
+
+EARLY_IMPORT = """
+import os
+
+from pytest_mockseed.factories import UserFactory
+
+
+def test_factories_imported_by_the_module(seeded_org):
+    with open(os.environ["FACTORY_EMAILS"], "a") as out:
+        out.write(UserFactory().email + "\\n")
+"""
+
+
+def test_factories_draw_the_same_values_wherever_they_are_imported(
+    pytester: pytest.Pytester,
+    shared_services: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emails = tmp_path / "emails"
+    monkeypatch.setenv("FACTORY_EMAILS", str(emails))
+    late = pytester.makepyfile(test_late=LATE_IMPORT)
+    early = pytester.makepyfile(test_early=EARLY_IMPORT)
+
+    pytester.runpytest_subprocess(*shared_services, late).assert_outcomes(passed=2)
+    pytester.runpytest_subprocess(*shared_services, early).assert_outcomes(passed=1)
+
+    late_email, early_email = emails.read_text().split()
+    assert late_email == early_email
+
+
 def test_every_fixture_is_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--fixtures")
 

@@ -18,6 +18,7 @@ from typing import Any
 from factory.random import reseed_random
 from sqlalchemy.orm import Session
 
+from pytest_mockseed import binding
 from pytest_mockseed.factories.alerts import (
     AlertRuleFactory,
     AlertRuleProjectFactory,
@@ -29,9 +30,7 @@ from pytest_mockseed.factories.base import (
     FAKER,
     MockseedFactory,
     anchor,
-    session_of,
     set_anchor,
-    set_session,
 )
 from pytest_mockseed.factories.events import EventFactory, TransactionEventFactory
 from pytest_mockseed.factories.feedback import FeedbackFactory
@@ -113,23 +112,22 @@ def reseed(seed: int, *, anchor_time: datetime = DEFAULT_ANCHOR) -> None:
         each._meta.reset_sequence(0, force=True)
 
 
+def reseed_from(test: binding.Binding) -> None:
+    """Apply the seed and anchor a test's binding carries, if any."""
+    if test.seed is not None:
+        reseed(test.seed, anchor_time=test.anchor or DEFAULT_ANCHOR)
+
+
 @contextlib.contextmanager
 def bound_to(session: Session | None) -> Iterator[Session | None]:
     """Make every factory create its rows in ``session`` until the block ends.
 
-    The previous session of each factory is restored afterwards, even when
-    the block raises, so bindings nest; ``None`` unbinds them for a while.
-    Factories declared by users (subclasses of ours) are bound too.
+    The previous session is restored afterwards, even when the block
+    raises, so bindings nest; ``None`` unbinds them for a while. Factories
+    declared by users (subclasses of ours) are bound too.
     """
-    factories = _every_factory()
-    previous = [session_of(each) for each in factories]
-    for each in factories:
-        set_session(each, session)
-    try:
+    with binding.bound(session):
         yield session
-    finally:
-        for each, earlier in zip(factories, previous, strict=True):
-            set_session(each, earlier)
 
 
 __all__ = [
@@ -164,5 +162,20 @@ __all__ = [
     "anchor",
     "bound_to",
     "reseed",
+    "reseed_from",
     "set_anchor",
 ]
+
+
+def _start_from_running_test() -> None:
+    """Imported while a seeded test runs: start from that test's seed.
+
+    Factories imported before the test were re-seeded when it began; these
+    must draw the same values, wherever the test module imports them.
+    """
+    running = binding.current_seed()
+    if running is not None:
+        reseed_from(running)
+
+
+_start_from_running_test()

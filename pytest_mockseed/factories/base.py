@@ -19,6 +19,8 @@ from factory.alchemy import SQLAlchemyModelFactory
 from factory.declarations import LazyFunction, PostGeneration
 from sqlalchemy.orm import Session
 
+from pytest_mockseed.binding import current_session
+
 #: Where factory times count back from unless :func:`set_anchor` moved it.
 DEFAULT_ANCHOR = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -103,8 +105,9 @@ def link_each(
 class MockseedFactory(SQLAlchemyModelFactory, Generic[ModelT]):
     """Base of every factory: flush, never commit, and flush post-generation links.
 
-    The session is unset at import time; the plugin binds one per test with
-    :func:`pytest_mockseed.factories.bound_to`. Subclasses name their model
+    Rows go to the session bound by :func:`pytest_mockseed.factories.bound_to`
+    (the plugin binds each test's), read at every ``create``; subclasses,
+    users' included, inherit that. Subclasses name their model
     as the type parameter, so ``UserFactory.create()`` is typed ``User`` in
     strictly typed callers (calling the factory class itself is untyped).
     """
@@ -113,7 +116,7 @@ class MockseedFactory(SQLAlchemyModelFactory, Generic[ModelT]):
         """Abstract: only the concrete factories name a model."""
 
         abstract = True
-        sqlalchemy_session = None
+        sqlalchemy_session_factory = current_session
         sqlalchemy_session_persistence = "flush"
 
     @classmethod
@@ -151,15 +154,8 @@ class MockseedFactory(SQLAlchemyModelFactory, Generic[ModelT]):
 
 
 def session_of(factory_class: type[MockseedFactory[Any]]) -> Session | None:
-    """Return the session ``factory_class`` creates rows in."""
+    """Return the session ``factory_class`` creates rows in now."""
     options: Any = factory_class._meta
-    session: Session | None = options.sqlalchemy_session
+    factory = options.sqlalchemy_session_factory
+    session: Session | None = factory() if factory else options.sqlalchemy_session
     return session
-
-
-def set_session(
-    factory_class: type[MockseedFactory[Any]], session: Session | None
-) -> None:
-    """Make ``factory_class`` create its rows in ``session``."""
-    options: Any = factory_class._meta
-    options.sqlalchemy_session = session

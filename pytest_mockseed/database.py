@@ -67,16 +67,34 @@ class DatabaseJanitor:
         self.created.append(name)
         try:
             self._execute(statement)
-            self._execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    sql.Identifier(name), sql.Literal(_OWNER_MARK + _owner())
-                )
-            )
+            self._mark_owned(name)
         except BaseException:
             self.created.remove(name)
             raise
         logger.debug("database: created %s from %s", name, template or "template1")
         return self.url_of(name)
+
+    def take(self, name: str, new_name: str) -> str | None:
+        """Rename ``name``, a database of ours that nobody uses, into this run.
+
+        Return its URL under ``new_name``, or ``None`` when it is gone or in
+        use: a rename either happens whole or not at all, so when two runs
+        reach for the same database, one gets it and the other learns so.
+        """
+        _check_ours(name)
+        _check_ours(new_name)
+        rename = sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(name), sql.Identifier(new_name)
+        )
+        try:
+            self._execute(rename)
+        except (psycopg.errors.InvalidCatalogName, psycopg.errors.ObjectInUse):
+            return None
+
+        self.created.append(new_name)
+        self._mark_owned(new_name)
+        logger.debug("database: took %s as %s", name, new_name)
+        return self.url_of(new_name)
 
     def drop(self, name: str) -> None:
         """Drop database ``name``, which this janitor must have created."""
@@ -133,6 +151,14 @@ class DatabaseJanitor:
             except psycopg.Error as error:
                 problems.append(f"{name}: {error}")
         return problems
+
+    def _mark_owned(self, name: str) -> None:
+        """Name this run in the comment, so a sweep knows whose it is."""
+        self._execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(_OWNER_MARK + _owner())
+            )
+        )
 
     def _execute(self, statement: sql.Composed) -> None:
         with psycopg.connect(libpq_url(self.admin_url), autocommit=True) as conn:

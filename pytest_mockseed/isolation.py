@@ -33,6 +33,8 @@ class SeededDatabases:
     janitor: DatabaseJanitor
     template: SeededTemplate
     working: Engine
+    #: Leave a spare clone of a kept template for the next run.
+    keep_spare: bool = False
 
     @contextlib.contextmanager
     def session(self, isolation: str) -> Iterator[Session]:
@@ -61,7 +63,10 @@ class SeededDatabases:
     def close(self) -> list[str]:
         """Close every connection and drop every database; return the failures."""
         self.working.dispose()
-        return self.janitor.drop_all()
+        problems = self.janitor.drop_all()
+        if self.keep_spare and not problems:
+            reuse.make_spare(self.janitor, self.template.name)
+        return problems
 
 
 @contextlib.contextmanager
@@ -95,11 +100,19 @@ def open_databases(
         with server_errors(admin_url):
             janitor.sweep_stale()
             template = _template(janitor, settings, producer, extend, hook_sources)
-            working = janitor.create(janitor.new_name("work"), template=template.name)
+            working = _working_clone(janitor, template, settings.reuse)
     except BaseException:
         janitor.drop_all()
         raise
-    return SeededDatabases(janitor, template, engine_for(working))
+    return SeededDatabases(janitor, template, engine_for(working), settings.reuse)
+
+
+def _working_clone(
+    janitor: DatabaseJanitor, template: SeededTemplate, reusing: bool
+) -> str:
+    """The URL of the working database: the previous run's spare, or a clone."""
+    spare = reuse.claim_spare(janitor, template.name) if reusing else None
+    return spare or janitor.create(janitor.new_name("work"), template=template.name)
 
 
 def _template(

@@ -17,6 +17,8 @@ from pytest_mockseed.services.postgres import libpq_url
 from tests.conftest import databases_like
 
 KEPT = "mockseed_kept_%"
+TEMPLATES = "mockseed_kept_%_main"
+SPARES = "mockseed_kept_%_spare"
 
 CONFTEST = """
 import os
@@ -78,7 +80,7 @@ def test_a_kept_template_is_reused_then_rebuilt_when_options_change(
     _run(pytester, *shared_db, "--mockseed-reuse")
     _run(pytester, *shared_db, "--mockseed-reuse")
     assert seeded_log.read_text().split() == ["1337"]
-    assert len(databases_like(admin, KEPT)) == 1
+    assert len(databases_like(admin, TEMPLATES)) == 1
 
     _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-seed=5")
     _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-recreate")
@@ -117,7 +119,7 @@ def test_a_half_built_or_changed_template_is_rebuilt(
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(TEST)
     _run(pytester, *shared_db, "--mockseed-reuse")
-    [name] = sorted(databases_like(admin, KEPT))
+    [name] = sorted(databases_like(admin, TEMPLATES))
 
     target = admin if "COMMENT" in damage else admin.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(target, autocommit=True) as conn:
@@ -125,6 +127,50 @@ def test_a_half_built_or_changed_template_is_rebuilt(
     _run(pytester, *shared_db, "--mockseed-reuse")
 
     assert seeded_log.read_text().split() == ["1337", "1337"]
+
+
+WORKING_OID = """
+import os
+from sqlalchemy import text
+
+
+def test_world(seeded_org):
+    oid = seeded_org.session.scalar(
+        text("SELECT oid FROM pg_database WHERE datname = current_database()")
+    )
+    with open(os.environ["WORKING_OID"], "w") as out:
+        out.write(str(oid))
+"""
+
+
+def _spare_oids(admin: str) -> set[int]:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT oid FROM pg_database WHERE datname LIKE %s", (SPARES,)
+        )
+        return {int(row[0]) for row in rows}
+
+
+def test_the_next_run_works_in_the_spare_clone_of_its_template(
+    pytester: pytest.Pytester,
+    shared_db: list[str],
+    admin: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytester.makepyfile(WORKING_OID)
+    working_oid = tmp_path / "working-oid"
+    monkeypatch.setenv("WORKING_OID", str(working_oid))
+
+    _run(pytester, *shared_db, "--mockseed-reuse")
+    [spare] = _spare_oids(admin)
+    _run(pytester, *shared_db, "--mockseed-reuse")
+    assert int(working_oid.read_text()) == spare  # renamed, not cloned again
+
+    [newer_spare] = _spare_oids(admin)
+    _run(pytester, *shared_db, "--mockseed-reuse", "--mockseed-recreate")
+    assert int(working_oid.read_text()) != newer_spare  # its template was rebuilt
+    assert len(_spare_oids(admin)) == 1
 
 
 def test_the_local_cluster_is_kept_between_runs(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import os
 import random
 import uuid
 from collections.abc import Iterator
@@ -40,15 +41,32 @@ def now() -> datetime:
 
 def new_uuid() -> uuid.UUID:
     """Return a version-4 uuid, drawn from the seed while frozen."""
-    frozen_state = _current.get()
-    if frozen_state is None:
-        return uuid.uuid4()
-    return uuid.UUID(int=frozen_state.rng.getrandbits(128), version=4)
+    return uuid.UUID(bytes=bytes(_uuid_bytes()))
 
 
 def new_uuid_hex() -> str:
-    """Return a fresh uuid as 32 hex characters, the form events use."""
-    return new_uuid().hex
+    """Return a fresh uuid as 32 hex characters, the form events use.
+
+    Built from the bytes, not through a ``UUID`` object: the feedback
+    pipeline asks for two per event, and the object cost twice the time.
+    """
+    return _uuid_bytes().hex()
+
+
+def _uuid_bytes() -> bytearray:
+    """The 16 bytes of a version-4 uuid, random or drawn from the seed.
+
+    The version and variant bits are set as ``uuid.UUID(version=4)`` sets
+    them, so a seed draws the same uuids as it always did.
+    """
+    frozen_state = _current.get()
+    if frozen_state is None:
+        raw = bytearray(os.urandom(16))
+    else:
+        raw = bytearray(frozen_state.rng.getrandbits(128).to_bytes(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw
 
 
 @contextlib.contextmanager

@@ -8,7 +8,9 @@ hostile input ends in a :class:`ValidationError` and no row at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,15 +108,41 @@ def create_feedback_issues(
     options = _options(
         session, project_id, source, spam_classifier, max_message_size, False
     )
-    prepared = []
-    for index, event in enumerate(events):
-        try:
-            prepared.append(prepare(event, options))
-        except ValidationError as error:
-            field = f"events[{index}].{error.field}"
-            raise ValidationError(field, error.message) from None
+    with _collector_paused():
+        prepared = [
+            _prepare_at(index, event, options) for index, event in enumerate(events)
+        ]
+        return _record_and_send(session, options, prepared, producer)
 
-    return _record_and_send(session, options, prepared, producer)
+
+def _prepare_at(
+    index: int, event: object, options: FeedbackOptions
+) -> PreparedFeedback:
+    """Prepare the event at ``index`` of a batch; a refusal names the position."""
+    try:
+        return prepare(event, options)
+    except ValidationError as error:
+        raise ValidationError(f"events[{index}].{error.field}", error.message) from None
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one batch call.
+
+    A batch keeps every object it builds (events, occurrences, messages,
+    rows, results) until it returns, so the collections its allocations
+    trigger find nothing to free; with a few hundred thousand objects the
+    older generations' passes cost a fifth of the call. Reference counting
+    still frees everything else. The previous state is restored, so a
+    caller that disabled the collector keeps it disabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _options(

@@ -640,6 +640,78 @@ def test_an_unknown_source_is_refused(session: Session, project: Project) -> Non
     assert raised.value.field == "source"
 
 
+@pytest.mark.parametrize(
+    "custom",
+    [{"ratio": float("nan")}, {"deep": [{"limit": float("inf")}]}, {float("-inf"): 1}],
+    ids=["value", "nested", "key"],
+)
+def test_numbers_json_cannot_carry_are_refused(
+    session: Session, project: Project, custom: dict[object, object]
+) -> None:
+    event = mock_event(project.id)
+    event["contexts"]["custom"] = custom
+
+    with pytest.raises(ValidationError, match="NaN or infinity") as raised:
+        create_feedback_issue(session, event, project.id, NEW, producer=None)
+
+    assert raised.value.field == "event"
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+class Measure(float):
+    """A float subclass, as numpy's ``float64`` is."""
+
+
+def test_caller_data_reaches_the_broker_as_json_writes_it(
+    session: Session,
+    project: Project,
+    mockseed_producer: ConfirmingProducer,
+    read_back: ReadBack,
+) -> None:
+    event = mock_event(project.id)
+    seen = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    event["contexts"]["custom"] = {
+        7: "int key",
+        "share": Measure(0.25),
+        "seen": seen,
+        "pair": (1, None),
+    }
+
+    result = create_feedback_issue(
+        session, event, project.id, NEW, producer=mockseed_producer
+    )
+
+    produced = json.loads(read_back(result.deliveries[0]).value() or b"")
+    assert produced["event"]["contexts"]["custom"] == {
+        "7": "int key",
+        "share": 0.25,
+        "seen": seen.isoformat(),
+        "pair": [1, None],
+    }
+
+
+def test_numbers_past_64_bits_and_deep_nesting_still_reach_the_broker(
+    session: Session,
+    project: Project,
+    mockseed_producer: ConfirmingProducer,
+    read_back: ReadBack,
+) -> None:
+    deep: list[object] = []
+    innermost = deep
+    for _ in range(300):
+        innermost.append([])
+        innermost = innermost[0]  # type: ignore[assignment]
+    event = mock_event(project.id)
+    event["contexts"]["custom"] = {"big": 2**70, "deep": deep}
+
+    result = create_feedback_issue(
+        session, event, project.id, NEW, producer=mockseed_producer
+    )
+
+    produced = json.loads(read_back(result.deliveries[0]).value() or b"")
+    assert produced["event"]["contexts"]["custom"] == {"big": 2**70, "deep": deep}
+
+
 # --- concurrency (issue 7) -----------------------------------------------------------
 
 

@@ -6,12 +6,18 @@ really runs, which tells a reused template from a rebuilt one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import Column, Integer, MetaData
 
+from pytest_mockseed import reuse
+from pytest_mockseed.config import MockseedConfig
+from pytest_mockseed.models import metadata
 from pytest_mockseed.services.handles import PostgresHandle
 from pytest_mockseed.services.postgres import libpq_url
 from tests.conftest import databases_like
@@ -64,6 +70,54 @@ def admin(mockseed_postgres: PostgresHandle) -> Iterator[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         for name in databases_like(url, KEPT):
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+BASE = MockseedConfig(seed=1337, anchor=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 5},
+        {"events": 10},
+        {"skip_default_setup": True},
+        {"extra_events": True},
+        {"sources": {"anchor": "cli"}},  # an anchor the user set
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_every_seeding_option_changes_the_template_key(
+    change: dict[str, object],
+) -> None:
+    changed = dataclasses.replace(BASE, **change)
+
+    assert reuse.template_key(changed, []) != reuse.template_key(BASE, [])
+
+
+def test_the_key_ignores_what_does_not_shape_the_rows() -> None:
+    # The anchor of a run is its start time unless set: a kept world keeps
+    # the anchor of the run that built it.
+    later = dataclasses.replace(BASE, anchor=datetime(2027, 1, 1, tzinfo=UTC))
+    other_services = dataclasses.replace(BASE, services="local", delivery_timeout=1)
+
+    assert reuse.template_key(later, []) == reuse.template_key(BASE, [])
+    assert reuse.template_key(other_services, []) == reuse.template_key(BASE, [])
+
+
+def test_a_changed_schema_or_hook_changes_the_template_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = reuse.template_key(BASE, [])
+    altered = MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(altered)
+    altered.tables["events"].append_column(Column("severity", Integer))
+    monkeypatch.setattr(reuse, "metadata", altered)
+
+    assert reuse.template_key(BASE, []) != before
+    assert reuse.template_key(BASE, ["def pytest_mockseed_seed(): ..."]) != (
+        reuse.template_key(BASE, [])
+    )
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> None:

@@ -27,6 +27,7 @@ from docker.errors import DockerException
 
 from pytest_mockseed.errors import ServiceUnavailable
 from pytest_mockseed.services import docker as rung
+from pytest_mockseed.services.docker import engine, kafka, postgres
 
 if TYPE_CHECKING:
     from conftest import FakeEngine
@@ -41,7 +42,7 @@ def test_ping_without_socket_answers_no_at_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    monkeypatch.setattr(rung, "_DEFAULT_SOCKET", str(tmp_path / "docker.sock"))
+    monkeypatch.setattr(engine, "_DEFAULT_SOCKET", str(tmp_path / "docker.sock"))
 
     started = time.perf_counter()
     ping = rung.ping_engine()
@@ -168,7 +169,7 @@ def test_postgres_goes_through_postgres_container(
     fake_engine.local_images.add(rung.DEFAULT_PG_IMAGE)
     waited: list[object] = []
     monkeypatch.setattr(
-        rung, "_wait_for_postgres", lambda c: waited.append(c) or "15.10"
+        postgres, "_wait_for_postgres", lambda c: waited.append(c) or "15.10"
     )
 
     handle = rung.start_postgres(rung.DEFAULT_PG_IMAGE)
@@ -213,7 +214,7 @@ def test_apache_kafka_gets_a_kraft_node_advertising_the_mapped_port(
     image = rung.DEFAULT_KAFKA_IMAGE
     fake_engine.local_images.add(image)
     fake_engine.logs = b"[KafkaRaftServer nodeId=1] Kafka Server started\n"
-    monkeypatch.setattr(rung, "_free_port", lambda: fake_broker)
+    monkeypatch.setattr(kafka, "_free_port", lambda: fake_broker)
     monkeypatch.setenv(rung.NETWORK_MODE_ENV, "slirp4netns")
 
     handle = rung.start_kafka(image)
@@ -252,7 +253,7 @@ def test_tansu_is_configured_through_its_own_variables(
 ) -> None:
     """Client faked; the readiness probe talks to a fake broker for real."""
     fake_engine.local_images.add(rung.LOCAL_TANSU_IMAGE)
-    monkeypatch.setattr(rung, "_free_port", lambda: fake_broker)
+    monkeypatch.setattr(kafka, "_free_port", lambda: fake_broker)
 
     handle = rung.start_kafka(rung.LOCAL_TANSU_IMAGE)
 
@@ -396,12 +397,12 @@ def test_a_port_taken_before_the_broker_starts_is_replaced(
     monkeypatch: pytest.MonkeyPatch, our_containers: OurContainers
 ) -> None:
     """The host port is picked before the container starts; someone may take it."""
-    free_port = rung._free_port
+    free_port = kafka._free_port
     with socket.create_server(("0.0.0.0", 0)) as busy:
         taken = busy.getsockname()[1]
         picks = iter([taken])
         monkeypatch.setattr(
-            rung, "_free_port", lambda: next(picks, None) or free_port()
+            kafka, "_free_port", lambda: next(picks, None) or free_port()
         )
 
         handle = rung.start_kafka(rung.LOCAL_TANSU_IMAGE)
@@ -471,7 +472,7 @@ def test_an_interrupted_start_removes_its_container(
         assert len(our_containers()) == 1
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rung, "_wait_for_postgres", interrupted)
+    monkeypatch.setattr(postgres, "_wait_for_postgres", interrupted)
 
     with pytest.raises(KeyboardInterrupt):
         rung.start_postgres(rung.LOCAL_PG_IMAGE)

@@ -34,7 +34,10 @@ class Sizes:
     feedback: int
 
 
-QUICK = Sizes(20_000, 200, None, 150, 8, 5_000)
+# The seeding target is set at 100,000 events: at fewer, the scenario's
+# fixed rows and SQLAlchemy's first compilations outweigh the events and
+# the ratio says nothing. Quick mode saves its time elsewhere.
+QUICK = Sizes(100_000, 200, None, 150, 8, 5_000)
 FULL = Sizes(100_000, 2_000, 1_000_000, 1_000, 50, 5_000)
 
 

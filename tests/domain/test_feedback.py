@@ -662,54 +662,53 @@ class Measure(float):
     """A float subclass, as numpy's ``float64`` is."""
 
 
+def nested(levels: int) -> list[object]:
+    """Lists ``levels`` deep, past orjson's limit of 254."""
+    value: list[object] = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+SEEN = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("custom", "expected"),
+    [
+        (
+            {7: "int key", "share": Measure(0.25), "seen": SEEN, "pair": (1, None)},
+            {
+                "7": "int key",
+                "share": 0.25,
+                "seen": SEEN.isoformat(),
+                "pair": [1, None],
+            },
+        ),
+        (
+            {"big": 2**70, "deep": nested(300)},
+            {"big": 2**70, "deep": nested(300)},
+        ),
+    ],
+    ids=["python-values", "past-orjson-limits"],
+)
 def test_caller_data_reaches_the_broker_as_json_writes_it(
     session: Session,
     project: Project,
     mockseed_producer: ConfirmingProducer,
     read_back: ReadBack,
+    custom: dict[object, object],
+    expected: dict[str, object],
 ) -> None:
     event = mock_event(project.id)
-    seen = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
-    event["contexts"]["custom"] = {
-        7: "int key",
-        "share": Measure(0.25),
-        "seen": seen,
-        "pair": (1, None),
-    }
+    event["contexts"]["custom"] = custom
 
     result = create_feedback_issue(
         session, event, project.id, NEW, producer=mockseed_producer
     )
 
     produced = json.loads(read_back(result.deliveries[0]).value() or b"")
-    assert produced["event"]["contexts"]["custom"] == {
-        "7": "int key",
-        "share": 0.25,
-        "seen": seen.isoformat(),
-        "pair": [1, None],
-    }
-
-
-def test_numbers_past_64_bits_and_deep_nesting_still_reach_the_broker(
-    session: Session,
-    project: Project,
-    mockseed_producer: ConfirmingProducer,
-    read_back: ReadBack,
-) -> None:
-    deep: list[object] = []
-    innermost = deep
-    for _ in range(300):
-        innermost.append([])
-        innermost = innermost[0]  # type: ignore[assignment]
-    event = mock_event(project.id)
-    event["contexts"]["custom"] = {"big": 2**70, "deep": deep}
-
-    result = create_feedback_issue(
-        session, event, project.id, NEW, producer=mockseed_producer
-    )
-
-    produced = json.loads(read_back(result.deliveries[0]).value() or b"")
-    assert produced["event"]["contexts"]["custom"] == {"big": 2**70, "deep": deep}
+    assert produced["event"]["contexts"]["custom"] == expected
 
 
 # --- concurrency (issue 7) -----------------------------------------------------------

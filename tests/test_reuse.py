@@ -7,6 +7,7 @@ really runs, which tells a reused template from a rebuilt one.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,3 +241,27 @@ def test_the_local_cluster_is_kept_between_runs(
     assert (kept / "data" / "PG_VERSION").is_file()
     assert seeded_log.read_text().split() == ["1337"]
     assert [p.name for p in inner_tmp.iterdir()] == [kept.name]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["global/pg_control", "base"],  # as a run killed in initdb, or a lost folder
+)
+def test_a_kept_cluster_that_no_longer_starts_is_initialised_again(
+    pytester: pytest.Pytester, seeded_log: Path, inner_tmp: Path, damage: str
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(TEST)
+    _run(pytester, "--mockseed-services=local", "--mockseed-reuse")
+    [kept] = inner_tmp.glob("mockseed-reuse-*")
+    damaged = kept / "data" / damage
+    if damaged.is_dir():
+        shutil.rmtree(damaged)
+    else:
+        damaged.unlink()
+
+    _run(pytester, "--mockseed-services=local", "--mockseed-reuse")
+
+    assert seeded_log.read_text().split() == ["1337", "1337"]
+    _run(pytester, "--mockseed-services=local", "--mockseed-reuse")
+    assert seeded_log.read_text().split() == ["1337", "1337"]

@@ -183,9 +183,7 @@ class LocalPostgres:
         """Initialise the cluster, start the server and wait until it answers."""
         try:
             processes.give_to(self.root, self.account)
-            if not (self.data / "PG_VERSION").is_file():
-                self._initdb()
-            self._start_server()
+            self._start_cluster()
         except BaseException:
             self.stop()
             raise
@@ -215,6 +213,29 @@ class LocalPostgres:
         if not self.kept:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    def _start_cluster(self) -> None:
+        """Start the cluster, initialising it first when it is new.
+
+        A kept cluster that no longer starts (a run killed during initdb, a
+        damaged or deleted file) is initialised again rather than reported:
+        it holds nothing that seeding does not rebuild, and a user would
+        otherwise have to find ``--mockseed-recreate`` to get past it.
+        """
+        if (self.data / "PG_VERSION").is_file():
+            try:
+                self._start_server()
+                return
+            except ServiceUnavailable as failure:
+                logger.warning(
+                    "postgres: the kept cluster in %s does not start (%s); "
+                    "initialising it again",
+                    self.data,
+                    failure.why,
+                )
+                shutil.rmtree(self.data)
+        self._initdb()
+        self._start_server()
+
     def _initdb(self) -> None:
         argv = [
             str(self.bin_dir / "initdb"),
@@ -242,11 +263,20 @@ class LocalPostgres:
         for _attempt in range(3):
             self.port = processes.free_port()
             self.process = processes.spawn(self._server_argv(), self.log, self.account)
-            if self._wait_ready():
+            try:
+                ready = self._wait_ready()
+            except ServiceUnavailable:
+                self._kill_server()
+                raise
+            if ready:
                 return
+            self._kill_server()
+        raise self._failure("postgres did not start", processes.tail(self.log))
+
+    def _kill_server(self) -> None:
+        if self.process is not None:
             processes.stop(self.process, signal.SIGKILL, grace=1.0)
             self.process = None
-        raise self._failure("postgres did not start", processes.tail(self.log))
 
     def _server_argv(self) -> list[str]:
         settings = {
@@ -264,19 +294,34 @@ class LocalPostgres:
         return argv
 
     def _wait_ready(self) -> bool:
-        import psycopg
+        """Wait until the server accepts connections, then log in once.
 
+        Readiness is libpq's ping (what ``pg_isready`` asks), which tells a
+        server still starting from one that answers: a login refused after
+        that (a database that is gone) is final, not worth 30 s of retries.
+        """
+        from psycopg import pq
+
+        conninfo = self._conninfo().encode()
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 return False
-            try:
-                psycopg.connect(self._conninfo(), connect_timeout=1).close()
-            except psycopg.OperationalError:
-                time.sleep(0.05)
-                continue
-            return True
+            if pq.PGconn.ping(conninfo + b" connect_timeout=1") == pq.Ping.OK:
+                self._login()
+                return True
+            time.sleep(0.05)
         return False
+
+    def _login(self) -> None:
+        import psycopg
+
+        try:
+            psycopg.connect(self._conninfo(), connect_timeout=CONNECT_TIMEOUT).close()
+        except psycopg.OperationalError as error:
+            raise self._failure(
+                "postgres refused the first login", str(error)
+            ) from None
 
     def _conninfo(self) -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"

@@ -8,11 +8,13 @@ sit in memory at once.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import JsonbDumper
 from sqlalchemy.orm import Session
 
 from pytest_mockseed.models import Event
@@ -34,7 +36,7 @@ EVENT_COLUMNS = (
     "parent_span_id",
     "transaction",
 )
-_JSON_INDEXES = tuple(EVENT_COLUMNS.index(name) for name in ("tags", "data"))
+_ROW_VALUES = operator.itemgetter(*EVENT_COLUMNS)
 _QUOTED_COLUMNS = ", ".join('"' + column + '"' for column in EVENT_COLUMNS)
 _COPY_EVENTS = f"COPY {Event.__tablename__} ({_QUOTED_COLUMNS}) FROM STDIN"
 
@@ -46,19 +48,24 @@ def copy_events(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
     if not isinstance(connection, psycopg.Connection):
         raise TypeError("copy_events needs a session on the psycopg 3 driver")
     count = 0
-    with connection.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
-        for row in rows:
-            copy.write_row(_copy_row(row))
-            count += 1
+    with connection.cursor() as cursor:
+        cursor.adapters.register_dumper(dict, _DictAsJsonb)
+        with cursor.copy(_COPY_EVENTS) as copy:
+            for row in rows:
+                copy.write_row(_ROW_VALUES(row))
+                count += 1
     return count
 
 
-def _copy_row(row: Mapping[str, Any]) -> list[Any]:
-    values = [row[name] for name in EVENT_COLUMNS]
-    for index in _JSON_INDEXES:
-        if values[index] is not None:
-            values[index] = Jsonb(values[index])
-    return values
+class _DictAsJsonb(JsonbDumper):
+    """Writes a dict as jsonb, encoded by orjson.
+
+    Registered for the events' ``COPY`` only: a ``Jsonb`` wrapper per value
+    and the stdlib encoder cost more than generating the events did, and
+    with them this process, not the server, set the pace of seeding.
+    """
+
+    _dumps = orjson.dumps
 
 
 def add_events(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:

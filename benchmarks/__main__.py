@@ -27,6 +27,7 @@ class Sizes:
     """How much each figure measures in one mode."""
 
     events: int
+    seeding_rounds: int
     naive_sample: int
     rss_events: int | None
     rolled_tests: int
@@ -37,8 +38,8 @@ class Sizes:
 # The seeding target is set at 100,000 events: at fewer, the scenario's
 # fixed rows and SQLAlchemy's first compilations outweigh the events and
 # the ratio says nothing. Quick mode saves its time elsewhere.
-QUICK = Sizes(100_000, 200, None, 150, 8, 5_000)
-FULL = Sizes(100_000, 2_000, 1_000_000, 1_000, 50, 5_000)
+QUICK = Sizes(100_000, 2, 200, None, 150, 8, 5_000)
+FULL = Sizes(100_000, 3, 2_000, 1_000_000, 1_000, 50, 5_000)
 
 
 def measure(services: Services, sizes: Sizes) -> list[Figure]:
@@ -48,7 +49,9 @@ def measure(services: Services, sizes: Sizes) -> list[Figure]:
     figures: list[Figure] = []
     try:
         step("seeding")
-        figures += seeding_figures(janitor, sizes.events, sizes.naive_sample)
+        figures += seeding_figures(
+            janitor, sizes.events, sizes.seeding_rounds, sizes.naive_sample
+        )
         if sizes.rss_events:
             step("peak RSS")
             figures.append(rss_figure(janitor, sizes.rss_events))

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, LiteralString
 
+import psutil
 import psycopg
 import pytest
 from psycopg import sql
@@ -296,6 +297,48 @@ def test_up_serves_a_seeded_world_until_sigint(private_tmp: Path) -> None:
     assert len(occurrences) == 1
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
+    assert processes_under(private_tmp) == []
+    assert list(private_tmp.iterdir()) == []
+
+
+def _server_process(under: Path, server: str) -> psutil.Process:
+    """The postmaster or the Tansu broker that ``up`` started under ``under``."""
+    [found] = [
+        process
+        for process in processes_under(under)
+        if (server == "postgres" and "-D" in process.cmdline())
+        or (server == "broker" and "tansu" in process.name())
+    ]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("server", "named"), [("postgres", "PostgreSQL at"), ("broker", "the broker at")]
+)
+def test_up_that_loses_a_server_says_which_and_stops_the_other(
+    private_tmp: Path, server: str, named: str
+) -> None:
+    process = subprocess.Popen(
+        [*MOCKSEED, "up", "--services", "local", "--events", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environ({"TMPDIR": str(private_tmp)}),
+    )
+    watchdog = threading.Timer(90, process.kill)
+    watchdog.start()
+    try:
+        assert _read_environment(process), process.communicate()[1]
+        _server_process(private_tmp, server).kill()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        process.kill()
+
+    assert process.returncode == 1
+    [line] = stderr.splitlines()[-1:]
+    assert line.startswith(f"mockseed: error: {named} 127.0.0.1:")
+    assert "stopped while mockseed up served it: it was killed by signal 9" in line
     assert processes_under(private_tmp) == []
     assert list(private_tmp.iterdir()) == []
 

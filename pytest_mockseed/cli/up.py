@@ -4,7 +4,8 @@ The servers come from the plugin's ladder (:class:`Services`) without its
 first rung: ``up`` always starts servers, in Docker or as local processes,
 and so never seeds a server someone else runs (``mockseed seed`` does that).
 Whatever it started is stopped, and its files removed, however it ends:
-SIGINT, SIGTERM, SIGHUP (its terminal closed), or a failure while starting.
+SIGINT, SIGTERM, SIGHUP (its terminal closed), a failure while starting, or
+one of the servers ending on its own while it serves (exit status 1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pytest_mockseed.cli import seeding
 from pytest_mockseed.cli.output import Output
 from pytest_mockseed.cli.summary import Summary
 from pytest_mockseed.config import MockseedConfig
+from pytest_mockseed.errors import ServiceUnavailable
+from pytest_mockseed.services.handles import KafkaHandle, PostgresHandle
 from pytest_mockseed.services.ladder import Services
 from pytest_mockseed.services.postgres import libpq_url, normalise_url
 
@@ -40,6 +43,8 @@ STEPS = (
     *seeding.STEPS,
 )
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: Seconds between two looks at whether the servers still run.
+WATCH_INTERVAL = 1.0
 
 
 def up(settings: MockseedConfig, output: Output) -> int:
@@ -49,7 +54,8 @@ def up(settings: MockseedConfig, output: Output) -> int:
     try:
         started = time.monotonic()
         summary, environment = _start_and_seed(services, settings, output)
-        _announce_and_serve(output, summary, environment, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        _announce_and_serve(output, summary, environment, seconds, services)
     finally:
         _stop(services)
         _restore(previous)
@@ -129,19 +135,49 @@ def _announce(
 
 
 def _announce_and_serve(
-    output: Output, summary: Summary, environment: dict[str, str], seconds: float
+    output: Output,
+    summary: Summary,
+    environment: dict[str, str],
+    seconds: float,
+    services: Services,
 ) -> None:
-    """Announce, then wait for a stop signal; from here on a signal is the normal end.
+    """Announce, then serve until a stop signal, the normal end from here on.
 
     A script may signal as soon as it has read the addresses, before the
     wait has begun; that is a normal stop too.
     """
     try:
         _announce(output, summary, environment, seconds)
-        while True:
-            signal.pause()
+        _watch(services.postgres(), services.kafka())
     except KeyboardInterrupt:
         logger.debug("up: stopping on a signal")
+
+
+def _watch(postgres: PostgresHandle, kafka: KafkaHandle) -> None:
+    """Wait for a stop signal; raise when a server ends on its own first.
+
+    Without this, a server killed or out of memory would leave ``up``
+    waiting with addresses that nothing answers, and a script that started
+    it would never learn why its tests fail.
+    """
+    watched = {
+        f"PostgreSQL at {postgres.address}": postgres.exit_reason,
+        f"the broker at {kafka.bootstrap_servers}": kafka.exit_reason,
+    }
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        for server, exit_reason in watched.items():
+            reason = exit_reason()
+            if reason is not None:
+                raise ServiceUnavailable(
+                    f"{server} stopped while mockseed up served it",
+                    reason,
+                    [f"whether it still ran, every {WATCH_INTERVAL:g} s"],
+                    [
+                        "start mockseed up again; for a server killed by a "
+                        "signal, the kernel's log (dmesg) may say by what",
+                    ],
+                )
 
 
 def _stop(services: Services) -> None:

@@ -14,6 +14,11 @@ def _nothing_to_stop() -> None:
     """Stop nothing: the service belongs to the user."""
 
 
+def _not_watched() -> str | None:
+    """Report nothing: a server the user runs is theirs to watch."""
+    return None
+
+
 @dataclass
 class PostgresHandle:
     """A running PostgreSQL server.
@@ -28,6 +33,8 @@ class PostgresHandle:
     address: str
     detail: str = ""
     stop: Callable[[], None] = field(default=_nothing_to_stop, repr=False)
+    #: ``None`` while a server we started runs; else how it ended.
+    exit_reason: Callable[[], str | None] = field(default=_not_watched, repr=False)
 
 
 @dataclass
@@ -39,6 +46,8 @@ class KafkaHandle:
     version: str
     detail: str = ""
     stop: Callable[[], None] = field(default=_nothing_to_stop, repr=False)
+    #: ``None`` while a broker we started runs; else how it ended.
+    exit_reason: Callable[[], str | None] = field(default=_not_watched, repr=False)
 
     def messages(self, topic: str, timeout: float = 10.0) -> list[KafkaMessage]:
         """Return every message on ``topic`` from its start to its end now.

@@ -141,7 +141,12 @@ class LocalTansu:
 
         bootstrap = f"127.0.0.1:{self.port}"
         return KafkaHandle(
-            bootstrap, "tansu", self._version(), detail=str(self.binary), stop=self.stop
+            bootstrap,
+            "tansu",
+            self._version(),
+            detail=str(self.binary),
+            stop=self.stop,
+            exit_reason=lambda: processes.exit_reason(self.process, self.log),
         )
 
     def stop(self) -> None:

@@ -197,6 +197,7 @@ class LocalPostgres:
             f"127.0.0.1:{self.port}",
             detail=str(self.bin_dir),
             stop=self.stop,
+            exit_reason=lambda: processes.exit_reason(self.process, self.log),
         )
 
     def stop(self) -> None:

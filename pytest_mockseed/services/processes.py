@@ -178,6 +178,28 @@ def stop(process: subprocess.Popen[bytes], sig: int, grace: float) -> None:
         process.wait()
 
 
+def exit_reason(process: subprocess.Popen[bytes] | None, log: Path) -> str | None:
+    """``None`` while ``process`` runs; else how it ended, with its last word.
+
+    The last line of its log is quoted, not the log's path: stopping the
+    other servers removes the directory the log is in.
+    """
+    if process is None:
+        return "it was stopped"
+    status = process.poll()
+    if status is None:
+        return None
+
+    killed = status < 0
+    how = (
+        f"it was killed by signal {-status}"
+        if killed
+        else f"it exited with status {status}"
+    )
+    last_line = tail(log, 1)
+    return f"{how}; its log ends: {last_line}" if last_line else how
+
+
 def tail(path: Path, lines: int = 5) -> str:
     """Return the last ``lines`` lines of a log, for error messages."""
     try:

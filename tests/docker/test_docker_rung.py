@@ -393,6 +393,27 @@ def test_tansu_container_round_trips_messages(our_containers: OurContainers) -> 
 
 
 @pytest.mark.usefixtures("live_engine")
+def test_a_container_that_ends_says_how(our_containers: OurContainers) -> None:
+    """What ``mockseed up`` watches: a container killed behind our back."""
+    import docker
+
+    handle = rung.start_kafka(rung.LOCAL_TANSU_IMAGE)
+    try:
+        assert handle.exit_reason() is None
+        [name] = our_containers()
+        client = docker.from_env()
+        try:
+            client.containers.get(name).kill()
+        finally:
+            client.close()
+
+        assert handle.exit_reason() == "the container exited with status 137"
+    finally:
+        handle.stop()
+    assert our_containers() == []
+
+
+@pytest.mark.usefixtures("live_engine")
 def test_a_port_taken_before_the_broker_starts_is_replaced(
     monkeypatch: pytest.MonkeyPatch, our_containers: OurContainers
 ) -> None:

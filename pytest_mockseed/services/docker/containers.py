@@ -67,6 +67,15 @@ def _exit_code(container: Any) -> int | None:
     return int(wrapped.attrs.get("State", {}).get("ExitCode", -1))
 
 
+def exit_reason(container: Any) -> str | None:
+    """``None`` while the container runs; else how it ended, as the engine says."""
+    try:
+        status = _exit_code(container)
+    except Exception as error:  # removed behind our back, or the engine is gone
+        return f"the engine no longer reports it ({first_line(str(error))})"
+    return None if status is None else f"the container exited with status {status}"
+
+
 def raise_if_exited(container: Any) -> None:
     """End a wait at once when the container has stopped."""
     code = _exit_code(container)

@@ -55,6 +55,7 @@ def start_kafka(image: str) -> KafkaHandle:
         version=_image_tag(image),
         detail=f"image {image}",
         stop=containers.remover(container, f"Kafka container ({image})"),
+        exit_reason=lambda: containers.exit_reason(container),
     )
 
 

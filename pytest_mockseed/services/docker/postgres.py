@@ -46,6 +46,7 @@ def start_postgres(image: str) -> PostgresHandle:
         address=f"{host}:{port}",
         detail=f"image {image}",
         stop=containers.remover(container, f"PostgreSQL container ({image})"),
+        exit_reason=lambda: containers.exit_reason(container),
     )
 
 

@@ -343,13 +343,19 @@ def test_up_that_loses_a_server_says_which_and_stops_the_other(
     assert list(private_tmp.iterdir()) == []
 
 
+@pytest.mark.parametrize("given_by", ["env", "flag"])
 def test_up_that_cannot_start_the_broker_stops_postgres_and_leaves_nothing(
-    private_tmp: Path,
+    private_tmp: Path, given_by: str
 ) -> None:
     missing = str(private_tmp / "no-tansu")
-    env = {"TMPDIR": str(private_tmp), "MOCKSEED_TANSU_BIN": missing}
+    env = {"TMPDIR": str(private_tmp)}
+    args = ["up", "--services", "local", "--events", "0"]
+    if given_by == "env":
+        env["MOCKSEED_TANSU_BIN"] = missing
+    else:
+        args += ["--tansu-bin", missing]
 
-    result = mockseed("up", "--services", "local", "--events", "0", env=env)
+    result = mockseed(*args, env=env)
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [

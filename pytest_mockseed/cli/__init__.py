@@ -48,8 +48,27 @@ EXIT_INTERRUPTED = 130
 #: ``up`` ignores the address variables: it starts servers of its own.
 _ENV_BY_COMMAND = {
     "seed": ("MOCKSEED_DB_URL", "MOCKSEED_KAFKA_BOOTSTRAP"),
-    "up": ("MOCKSEED_SERVICES", "MOCKSEED_PG_BIN", "MOCKSEED_TANSU_BIN"),
+    "up": (
+        "MOCKSEED_SERVICES",
+        "MOCKSEED_PG_BIN",
+        "MOCKSEED_TANSU_BIN",
+        "MOCKSEED_PG_IMAGE",
+        "MOCKSEED_KAFKA_IMAGE",
+    ),
 }
+
+#: The plugin's service options that ``up`` takes too: name, metavar, help.
+_UP_SERVICE_OPTIONS = (
+    (
+        "services",
+        "auto|docker|local",
+        "auto (Docker when an engine answers, else local processes), docker or local",
+    ),
+    ("pg_bin", "DIR", "directory of initdb and postgres for the local rung"),
+    ("tansu_bin", "PATH", "Tansu binary for the local rung"),
+    ("pg_image", "IMAGE", "PostgreSQL image for the Docker rung"),
+    ("kafka_image", "IMAGE", "Kafka or Tansu image for the Docker rung"),
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,17 +154,18 @@ def _add_up(commands: Any) -> None:
         "does, seed a database named mockseed, print MOCKSEED_DB_URL=... and "
         "MOCKSEED_KAFKA_BOOTSTRAP=... lines, and keep running until SIGINT or "
         "SIGTERM; then stop both and remove their files.",
-        epilog="Reads MOCKSEED_SERVICES, MOCKSEED_PG_BIN and MOCKSEED_TANSU_BIN as the "
-        "plugin does, and ignores MOCKSEED_DB_URL and MOCKSEED_KAFKA_BOOTSTRAP: to seed "
-        "servers you run, use 'mockseed seed'.",
+        epilog="Ignores MOCKSEED_DB_URL and MOCKSEED_KAFKA_BOOTSTRAP: to seed servers "
+        "you run, use 'mockseed seed'.",
     )
-    up.add_argument(
-        "--services",
-        type=_typed("services"),
-        metavar="auto|docker|local",
-        help="auto (Docker when an engine answers, else local processes), docker or "
-        "local (env MOCKSEED_SERVICES)",
-    )
+    services = up.add_argument_group("the servers (as the plugin's options)")
+    for name, metavar, what in _UP_SERVICE_OPTIONS:
+        option = OPTIONS_BY_NAME[name]
+        services.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_typed(name),
+            metavar=metavar,
+            help=f"{what} (env {option.env})",
+        )
     _add_world_options(up)
     up.set_defaults(command_parser=up)
 

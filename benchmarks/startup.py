@@ -92,7 +92,7 @@ def startup_figures() -> list[Figure]:
 def _forget_kept_cluster(root: Path) -> None:
     """Remove the cluster the reuse runs kept (its directory names the project)."""
     from pytest_mockseed.config import MockseedConfig
-    from pytest_mockseed.services.postgres import kept_cluster_dir
+    from pytest_mockseed.services.local_postgres import kept_cluster_dir
 
     kept = kept_cluster_dir(MockseedConfig(reuse=True, root_dir=root))
     if kept is not None:

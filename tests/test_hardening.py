@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_mockseed.services import postgres, stale
+from pytest_mockseed.services import local_postgres, stale
 from pytest_mockseed.services.handles import PostgresHandle
 from pytest_mockseed.services.postgres import libpq_url
 from tests.conftest import databases_like, processes_under
@@ -419,14 +419,14 @@ def test_sweep_stops_a_process_left_running_in_a_stale_directory(
 def test_sweep_stops_a_postmaster_whose_run_died(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bin_dir, _checked = postgres.find_bin_dir(None)
+    bin_dir, _checked = local_postgres.find_bin_dir(None)
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries here")
     # A directory of its own, that PostgreSQL's account can reach.
     base = Path(tempfile.mkdtemp(prefix="sweep-"))
     base.chmod(0o777)
     monkeypatch.setattr(tempfile, "tempdir", str(base))
-    server = postgres.LocalPostgres(bin_dir)
+    server = local_postgres.LocalPostgres(bin_dir)
     try:
         server.start()
         assert server.process is not None

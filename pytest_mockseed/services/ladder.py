@@ -112,7 +112,9 @@ class Services:
             return docker.start_postgres(
                 self.config.pg_image or docker.DEFAULT_PG_IMAGE
             )
-        return postgres.start_local(self.config)
+        from pytest_mockseed.services import local_postgres
+
+        return local_postgres.start_local(self.config)
 
     def _start_kafka(self) -> KafkaHandle:
         from pytest_mockseed.services import kafka

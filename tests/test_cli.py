@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, LiteralString
@@ -269,9 +270,17 @@ def _read_environment(process: subprocess.Popen[str]) -> dict[str, str]:
     return found
 
 
-def test_up_serves_a_seeded_world_until_sigint(private_tmp: Path) -> None:
+@contextmanager
+def running_up(
+    private_tmp: Path, *args: str
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """``mockseed up`` started local, with the addresses it announced.
+
+    Killed after 90 s, or when the block fails, so a hung ``up`` never hangs
+    the suite.
+    """
     process = subprocess.Popen(
-        [*MOCKSEED, "up", "--services", "local", "--events", "1"],
+        [*MOCKSEED, "up", "--services", "local", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -282,16 +291,20 @@ def test_up_serves_a_seeded_world_until_sigint(private_tmp: Path) -> None:
     try:
         environment = _read_environment(process)
         assert environment, process.communicate()[1]
+        yield process, environment
+    finally:
+        watchdog.cancel()
+        process.kill()
 
+
+def test_up_serves_a_seeded_world_until_sigint(private_tmp: Path) -> None:
+    with running_up(private_tmp, "--events", "1") as (process, environment):
         projects = _query(
             environment["MOCKSEED_LIBPQ_URL"], "SELECT count(*) FROM projects"
         )
         occurrences = read_topic(environment["MOCKSEED_KAFKA_BOOTSTRAP"], OCCURRENCES)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
-    finally:
-        watchdog.cancel()
-        process.kill()
 
     assert projects == [(6,)]
     assert len(occurrences) == 1
@@ -318,22 +331,9 @@ def _server_process(under: Path, server: str) -> psutil.Process:
 def test_up_that_loses_a_server_says_which_and_stops_the_other(
     private_tmp: Path, server: str, named: str
 ) -> None:
-    process = subprocess.Popen(
-        [*MOCKSEED, "up", "--services", "local", "--events", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_environ({"TMPDIR": str(private_tmp)}),
-    )
-    watchdog = threading.Timer(90, process.kill)
-    watchdog.start()
-    try:
-        assert _read_environment(process), process.communicate()[1]
+    with running_up(private_tmp, "--events", "0") as (process, _environment):
         _server_process(private_tmp, server).kill()
         _, stderr = process.communicate(timeout=30)
-    finally:
-        watchdog.cancel()
-        process.kill()
 
     assert process.returncode == 1
     [line] = stderr.splitlines()[-1:]

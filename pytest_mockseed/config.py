@@ -271,6 +271,9 @@ class MockseedConfig:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     #: The project the run belongs to; what ``reuse`` keeps is kept per project.
     root_dir: Path | None = field(default=None, compare=False)
+    #: The xdist worker this run is (``gw0``...), or ``main``; what ``reuse``
+    #: keeps is kept per worker, since workers run side by side.
+    worker: str = field(default="main", compare=False)
 
     @property
     def seed_value(self) -> int:

@@ -141,7 +141,7 @@ def _kept_template(
     A reused world's broker messages went to an earlier run's broker, so
     they are sent again: what the scenario promises is on the broker.
     """
-    name = reuse.kept_name(key)
+    name = reuse.kept_name(key, settings.worker)
     world = None if settings.recreate else reuse.load_ready(janitor, name)
     if world is not None:
         if producer is not None and world.sent:

@@ -115,7 +115,10 @@ def _resolve_settings(config: pytest.Config) -> MockseedConfig:
         return None if value is None or value == "" else ("ini", value)
 
     settings = resolve(from_cli, from_ini, os.environ)
-    settings = dataclasses.replace(settings, root_dir=config.rootpath)
+    # From xdist's own input, not PYTEST_XDIST_WORKER: a pytest run started
+    # inside a worker (pytester) inherits that variable but is no worker.
+    worker = str(_worker_input(config).get("workerid", "main"))
+    settings = dataclasses.replace(settings, root_dir=config.rootpath, worker=worker)
     settings = _with_anchor(config, settings)
     return with_seed(settings, _resolve_seed(config, settings.seed))
 

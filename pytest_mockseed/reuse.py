@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -67,9 +66,8 @@ def template_key(settings: MockseedConfig, hook_sources: Sequence[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def kept_name(key: str) -> str:
-    """The kept template's database name for ``key`` (one per xdist worker)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+def kept_name(key: str, worker: str) -> str:
+    """The kept template's database name for ``key``, one per xdist worker."""
     return f"{KEPT_PREFIX}{key}_{worker}"
 
 

@@ -184,6 +184,36 @@ def test_a_half_built_or_changed_template_is_rebuilt(
     assert seeded_log.read_text().split() == ["1337", "1337"]
 
 
+@pytest.mark.parametrize(
+    ("args", "workers"), [((), ["main"]), (("-n", "2"), ["gw0", "gw1"])]
+)
+def test_kept_templates_are_one_per_xdist_worker(
+    pytester: pytest.Pytester,
+    shared_db: list[str],
+    admin: str,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    workers: list[str],
+) -> None:
+    # What a run started inside an xdist worker inherits; it is no worker.
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw7")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_world(seeded_org, n):
+            assert seeded_org.projects
+        """
+    )
+
+    result = pytester.runpytest_subprocess(*shared_db, "--mockseed-reuse", *args)
+
+    result.assert_outcomes(passed=4)
+    kept = databases_like(admin, "mockseed_kept_%")
+    assert sorted({name.split("_")[3] for name in kept}) == workers
+
+
 WORKING_OID = """
 import os
 from sqlalchemy import text

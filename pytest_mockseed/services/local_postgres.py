@@ -333,9 +333,8 @@ def kept_cluster_dir(config: MockseedConfig) -> Path | None:
         return None
 
     project = hashlib.sha256(str(config.root_dir.resolve()).encode()).hexdigest()[:12]
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     base = server_temp_dir(processes.unprivileged_account())
-    path = base / f"mockseed-reuse-{project}-{worker}"
+    path = base / f"mockseed-reuse-{project}-{config.worker}"
     if config.recreate:
         shutil.rmtree(path, ignore_errors=True)
     path.mkdir(mode=0o700, exist_ok=True)

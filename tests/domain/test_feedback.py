@@ -19,7 +19,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from pytest_mockseed import factories as f
-from pytest_mockseed.determinism import new_uuid_hex
+from pytest_mockseed.determinism import frozen, new_uuid_hex
 from pytest_mockseed.domain import (
     OCCURRENCES_TOPIC,
     OUTCOMES_TOPIC,
@@ -596,21 +596,60 @@ def test_one_bad_event_refuses_the_whole_batch(
     assert feedback_count(session) == before
 
 
-def test_a_batch_of_five_thousand_feedbacks_is_confirmed_quickly(
+def test_a_batch_of_five_thousand_feedbacks_is_confirmed_whole(
     session: Session, project: Project, mockseed_producer: ConfirmingProducer
 ) -> None:
+    # Its speed is a figure of ``python -m benchmarks``, not of this test.
     events = [mock_event(project.id) for _ in range(5000)]
 
-    started = time.perf_counter()
     results = create_feedback_issues(
         session, events, project.id, NEW, producer=mockseed_producer
     )
-    rate = len(results) / (time.perf_counter() - started)
 
     assert all(result.feedback.delivered for result in results)
-    # ``python -m benchmarks`` holds the 5,000-a-second target; this shared,
-    # loaded test machine varies too much for it, so only a collapse fails.
-    assert rate >= 1_000, f"only {rate:.0f} confirmed feedbacks a second"
+    assert len({result.feedback.occurrence_id for result in results}) == 5000
+    assert sum(len(result.deliveries) for result in results) == 10_000
+
+
+def stored_feedback(session: Session, project_id: int) -> list[tuple[Any, ...]]:
+    """Every column of the project's feedback rows but the ids, in id order."""
+    rows = session.scalars(
+        select(Feedback).where(Feedback.project_id == project_id).order_by(Feedback.id)
+    )
+    ids = {"id", "project_id"}
+    columns = [c.key for c in Feedback.__table__.columns if c.key not in ids]
+    return [tuple(getattr(row, name) for name in columns) for row in rows]
+
+
+def test_a_large_batch_stores_what_one_call_per_feedback_stores(
+    session: Session,
+    organization: Organization,
+    mockseed_producer: ConfirmingProducer,
+) -> None:
+    """Batches from 64 rows on are written with COPY; single calls by the ORM."""
+    batched = f.ProjectFactory(organization=organization)
+    single = f.ProjectFactory(organization=organization)
+    anchor = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def events(project: Project) -> list[dict[str, Any]]:
+        made = [mock_event(project.id, event_id=f"{n:032x}") for n in range(100)]
+        made[7]["contexts"]["feedback"]["message"] = "   "  # filtered
+        return made
+
+    with frozen(anchor, seed=5):
+        create_feedback_issues(
+            session, events(batched), batched.id, NEW, producer=mockseed_producer
+        )
+    with frozen(anchor, seed=5):
+        for event in events(single):
+            create_feedback_issue(
+                session, event, single.id, NEW, producer=mockseed_producer
+            )
+    session.expire_all()
+
+    copied = stored_feedback(session, batched.id)
+    assert len(copied) == 100
+    assert copied == stored_feedback(session, single.id)
 
 
 # --- refusals ------------------------------------------------------------------------

@@ -98,18 +98,19 @@ def test_send_many_of_nothing_returns_nothing(producer: ConfirmingProducer) -> N
     assert producer.send_many([]) == []
 
 
-def test_a_batch_confirms_at_least_five_thousand_messages_a_second(
-    producer: ConfirmingProducer, topic: str
+def test_a_large_batch_is_confirmed_whole_each_message_in_its_own_place(
+    producer: ConfirmingProducer, mockseed_kafka: KafkaHandle, topic: str
 ) -> None:
+    """The benchmark measures how fast; this checks nothing is lost or doubled."""
     value = b"x" * 1500  # about the size of a feedback occurrence
     messages = [OutgoingMessage(topic, value, str(i).encode()) for i in range(20_000)]
 
-    started = time.perf_counter()
     deliveries = producer.send_many(messages)
-    rate = len(deliveries) / (time.perf_counter() - started)
 
-    assert len(deliveries) == 20_000
-    assert rate >= 5_000, f"only {rate:.0f} confirmed messages a second"
+    assert [d.key for d in deliveries] == [m.key for m in messages]
+    places = {(d.partition, d.offset) for d in deliveries}
+    assert len(places) == 20_000
+    assert len(mockseed_kafka.messages(topic)) == 20_000
 
 
 def test_threads_can_share_one_producer(
